@@ -1,0 +1,75 @@
+import type { Clock } from '../clock.js';
+import type { LookupOptions, LookupResult, RecordType, Resolver } from './types.js';
+
+export interface CacheOptions {
+  /** Most entries kept; the oldest inserted is evicted first. */
+  readonly maxEntries?: number;
+  /** TTL used for NXDOMAIN/NODATA when the answer carried none (RFC 2308 uses the SOA minimum). */
+  readonly negativeTtl?: number;
+  /** Upper bound on any TTL, in seconds. */
+  readonly maxTtl?: number;
+}
+
+interface Entry {
+  readonly expires: number;
+  readonly result: LookupResult<RecordType>;
+}
+
+/**
+ * Caches answers for their TTL and negative answers for their negative TTL. Failures (SERVFAIL,
+ * REFUSED, timeout) are not cached: the next lookup tries again. Concurrent lookups of the same
+ * question share one upstream query.
+ */
+export class CachingResolver implements Resolver {
+  private readonly entries = new Map<string, Entry>();
+  private readonly inFlight = new Map<string, Promise<LookupResult<RecordType>>>();
+  private readonly maxEntries: number;
+  private readonly negativeTtl: number;
+  private readonly maxTtl: number;
+
+  constructor(
+    private readonly inner: Resolver,
+    private readonly clock: Clock,
+    options: CacheOptions = {},
+  ) {
+    this.maxEntries = options.maxEntries ?? 10_000;
+    this.negativeTtl = options.negativeTtl ?? 300;
+    this.maxTtl = options.maxTtl ?? 86_400;
+  }
+
+  async lookup<T extends RecordType>(name: string, type: T, options?: LookupOptions): Promise<LookupResult<T>> {
+    const key = `${type} ${name.toLowerCase().replace(/\.$/, '')}`;
+    const cached = this.entries.get(key);
+    if (cached && cached.expires > this.clock.now()) return cached.result as LookupResult<T>;
+    if (cached) this.entries.delete(key);
+    const pending = this.inFlight.get(key);
+    if (pending) return (await pending) as LookupResult<T>;
+    const query = this.inner.lookup(name, type, options);
+    this.inFlight.set(key, query);
+    try {
+      const result = await query;
+      this.store(key, result);
+      return result;
+    } finally {
+      this.inFlight.delete(key);
+    }
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private store(key: string, result: LookupResult<RecordType>): void {
+    let ttl: number;
+    if (result.kind === 'answer') ttl = result.ttl;
+    else if (result.kind === 'nxdomain' || result.kind === 'nodata') ttl = result.ttl ?? this.negativeTtl;
+    else return;
+    ttl = Math.min(ttl, this.maxTtl);
+    if (ttl <= 0) return;
+    if (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
+    }
+    this.entries.set(key, { expires: this.clock.now() + ttl * 1000, result });
+  }
+}
