@@ -1,2 +1,3 @@
 export * from './clock.js';
 export * from './dns/index.js';
+export * from './spf/index.js';

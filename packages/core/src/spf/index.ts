@@ -1,0 +1,8 @@
+export * from './types.js';
+export * from './record.js';
+export * from './macro.js';
+export { parseClientIp } from './ip.js';
+export { checkHost, checkMailFrom, checkHelo, SpfInputError } from './check.js';
+export type { SpfOptions, CheckHostInput } from './check.js';
+export { lookupRecord } from './lookup-record.js';
+export type { RecordLookup } from './lookup-record.js';
