@@ -54,7 +54,10 @@ export async function checkHost(input: CheckHostInput, options: SpfOptions): Pro
   const ip = parseClientIp(input.ip);
   if (!ip) throw new SpfInputError(`invalid client IP address ${JSON.stringify(input.ip)}`);
   const limits: SpfLimits = { ...DEFAULT_LIMITS, ...options.limits };
-  const log = new QueryLogResolver(new BudgetResolver(options.resolver, options.clock, { timeBudgetMs: limits.timeBudgetMs }), options.clock);
+  const log = new QueryLogResolver(
+    new BudgetResolver(options.resolver, options.clock, { timeBudgetMs: limits.timeBudgetMs }),
+    options.clock,
+  );
   const domain = input.domain.toLowerCase().replace(/\.$/, '');
   const { localPart, senderDomain } = splitSender(input.sender, domain);
   const state = newState({
@@ -100,7 +103,10 @@ export function checkMailFrom(
 
 /** The HELO identity (§2.3), checked as postmaster@HELO. */
 export function checkHelo(input: { ip: string; helo: string }, options: SpfOptions): Promise<SpfCheckResult> {
-  return checkHost({ ip: input.ip, domain: input.helo, sender: `postmaster@${input.helo}`, helo: input.helo, identity: 'helo' }, options);
+  return checkHost(
+    { ip: input.ip, domain: input.helo, sender: `postmaster@${input.helo}`, helo: input.helo, identity: 'helo' },
+    options,
+  );
 }
 
 function helo(value: string | undefined): { helo?: string } {
@@ -123,10 +129,19 @@ function initialDomainProblem(domain: string): string | undefined {
   return undefined;
 }
 
-async function evaluateDomain(domain: string, stack: readonly string[], state: EvaluationState, explainFail: boolean): Promise<Evaluation> {
+async function evaluateDomain(
+  domain: string,
+  stack: readonly string[],
+  state: EvaluationState,
+  explainFail: boolean,
+): Promise<Evaluation> {
   const found = await lookupRecord(state.resolver, domain);
   if (found.kind !== 'record') {
-    return { result: found.kind, reason: found.reason, ...(found.kind === 'permerror' && found.text ? { record: found.text } : {}) };
+    return {
+      result: found.kind,
+      reason: found.reason,
+      ...(found.kind === 'permerror' && found.text ? { record: found.text } : {}),
+    };
   }
   const record = found.record;
   const withRecord = (evaluation: Evaluation): Evaluation => ({ ...evaluation, record: record.text });
@@ -144,10 +159,19 @@ async function evaluateDomain(domain: string, stack: readonly string[], state: E
   }
   if (record.redirect) return redirect(record, record.redirect, domain, chain, state, explainFail);
   // §4.7: no match and no redirect gives neutral.
-  return withRecord({ result: 'neutral', reason: `no mechanism in the SPF record of ${domain} matched; the default result is neutral` });
+  return withRecord({
+    result: 'neutral',
+    reason: `no mechanism in the SPF record of ${domain} matched; the default result is neutral`,
+  });
 }
 
-async function matched(directive: Directive, record: SpfRecord, domain: string, state: EvaluationState, explainFail: boolean): Promise<Evaluation> {
+async function matched(
+  directive: Directive,
+  record: SpfRecord,
+  domain: string,
+  state: EvaluationState,
+  explainFail: boolean,
+): Promise<Evaluation> {
   const result = QUALIFIER_RESULT[directive.qualifier];
   const mechanism = { text: directive.text, domain };
   const ip = state.ip.toString();
@@ -179,13 +203,21 @@ async function redirect(
   const target = await expandDomain(spec, domain, state);
   const problem = target ? domainNameProblem(target) : 'empty';
   if (!target || problem) {
-    return { result: 'permerror', reason: `redirect=${spec.text} of ${domain} expands to an invalid domain (${problem})`, record: record.text };
+    return {
+      result: 'permerror',
+      reason: `redirect=${spec.text} of ${domain} expands to an invalid domain (${problem})`,
+      record: record.text,
+    };
   }
   if (chain.includes(target)) {
     return { result: 'permerror', reason: `redirect loop: ${[...chain, target].join(' → ')}`, record: record.text };
   }
   if (chain.length >= state.limits.maxDepth) {
-    return { result: 'permerror', reason: `include/redirect nesting deeper than ${state.limits.maxDepth}`, record: record.text };
+    return {
+      result: 'permerror',
+      reason: `include/redirect nesting deeper than ${state.limits.maxDepth}`,
+      record: record.text,
+    };
   }
   // §6.1: the result of the redirect target is the result; "none" there is a permerror. The
   // target's own exp= applies, the original record's does not (§6.2).
@@ -209,7 +241,10 @@ function countTerm(kind: string, state: EvaluationState, domain: string): Evalua
 
 /** Expands a domain-spec and truncates it to 253 characters from the left (§7.3). */
 export async function expandDomain(spec: DomainSpec, domain: string, state: EvaluationState): Promise<string> {
-  let name = await expandMacroString(spec.macro, macroContext(state, domain, () => validatedNameFor(state, domain)));
+  let name = await expandMacroString(
+    spec.macro,
+    macroContext(state, domain, () => validatedNameFor(state, domain)),
+  );
   name = name.replace(/\.$/, '').toLowerCase();
   while (name.length > 253 && name.includes('.')) name = name.slice(name.indexOf('.') + 1);
   return name;

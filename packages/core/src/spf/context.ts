@@ -29,7 +29,11 @@ export function newState(
   return { ...fields, ipForMacro: ipForMacro(fields.ip), terms: 0, voidLookups: 0 };
 }
 
-export function macroContext(state: EvaluationState, domain: string, validatedName: () => Promise<string>): MacroContext {
+export function macroContext(
+  state: EvaluationState,
+  domain: string,
+  validatedName: () => Promise<string>,
+): MacroContext {
   return {
     sender: state.sender,
     localPart: state.localPart,

@@ -26,7 +26,10 @@ export async function explain(
   if (/[^\x20-\x7e]/.test(text)) return fallback;
   const macro = parseMacroString(text, { explanation: true });
   if (!macro.ok) return fallback;
-  const explanation = await expandMacroString(macro.value, macroContext(state, domain, () => validatedNameFor(state, domain)));
+  const explanation = await expandMacroString(
+    macro.value,
+    macroContext(state, domain, () => validatedNameFor(state, domain)),
+  );
   return { explanation, explanationSource: 'exp' };
 }
 

@@ -42,7 +42,10 @@ export async function lookupRecord(resolver: Resolver, domain: string): Promise<
   const spf = answer.records.filter((record) => isSpfRecord(record.text));
   if (spf.length === 0) return { kind: 'none', reason: `${domain} has no TXT record starting with "v=spf1"` };
   if (spf.length > 1) {
-    return { kind: 'permerror', reason: `${domain} publishes ${spf.length} SPF records; exactly one is allowed (RFC 7208 §4.5)` };
+    return {
+      kind: 'permerror',
+      reason: `${domain} publishes ${spf.length} SPF records; exactly one is allowed (RFC 7208 §4.5)`,
+    };
   }
   const text = (spf[0] as { text: string }).text;
   const parsed = parseCached(text);

@@ -79,7 +79,10 @@ export function parseMacroString(
     } else {
       return {
         ok: false,
-        error: { offset: i, message: `"%" must be followed by "{", "%", "_" or "-", not ${next === undefined ? 'the end' : JSON.stringify(next)}` },
+        error: {
+          offset: i,
+          message: `"%" must be followed by "{", "%", "_" or "-", not ${next === undefined ? 'the end' : JSON.stringify(next)}`,
+        },
       };
     }
     i += 2;
@@ -108,7 +111,8 @@ function parseMacroBody(body: string, offset: number, options: { explanation: bo
   let delimiters = '';
   for (; j < body.length; j += 1) {
     const ch = body[j] as string;
-    if (!DELIMITERS.has(ch)) return { offset: offset + 2 + j, message: `${JSON.stringify(ch)} is not a macro delimiter` };
+    if (!DELIMITERS.has(ch))
+      return { offset: offset + 2 + j, message: `${JSON.stringify(ch)} is not a macro delimiter` };
     delimiters += ch;
   }
   let keep: number | undefined;

@@ -36,7 +36,8 @@ export async function evaluateMechanism(
       const target = await targetName(mechanism.domain, domain, state);
       if (typeof target !== 'string') return target;
       if (chain.includes(target)) return permerror(`include loop: ${[...chain, target].join(' → ')}`);
-      if (chain.length >= state.limits.maxDepth) return permerror(`include nesting deeper than ${state.limits.maxDepth}`);
+      if (chain.length >= state.limits.maxDepth)
+        return permerror(`include nesting deeper than ${state.limits.maxDepth}`);
       const inner = await recurse(target, chain);
       // §5.2: pass matches; fail, softfail and neutral do not; errors propagate; none is a permerror.
       switch (inner.result) {
@@ -48,7 +49,11 @@ export async function evaluateMechanism(
           return NO_MATCH;
         case 'temperror':
         case 'permerror':
-          return { kind: 'error', result: inner.result, reason: `in include:${target} from ${domain}: ${inner.reason}` };
+          return {
+            kind: 'error',
+            result: inner.result,
+            reason: `in include:${target} from ${domain}: ${inner.reason}`,
+          };
         case 'none':
           return permerror(`include:${target} from ${domain} has no SPF record (${inner.reason})`);
       }
@@ -92,13 +97,21 @@ async function evaluateMx(
   if (mx.kind !== 'answer') return countVoid(`mx:${target}`, state);
   // §4.6.4: more than 10 MX names is a permerror (not a silent truncation).
   if (mx.records.length > state.limits.mxNames) {
-    return permerror(`mx:${target} has ${mx.records.length} MX records, more than the limit of ${state.limits.mxNames} (RFC 7208 §4.6.4)`);
+    return permerror(
+      `mx:${target} has ${mx.records.length} MX records, more than the limit of ${state.limits.mxNames} (RFC 7208 §4.6.4)`,
+    );
   }
   const exchanges = [...mx.records].sort((a, b) => a.preference - b.preference).map((record) => record.exchange);
   for (const exchange of exchanges) {
     // A null MX (RFC 7505) or an unusable name cannot hold the client's address.
     if (exchange === '' || exchange === '.' || domainNameProblem(exchange)) continue;
-    const outcome = await addressMatch(exchange, mechanism.prefix4, mechanism.prefix6, state, `mx:${target} → ${exchange}`);
+    const outcome = await addressMatch(
+      exchange,
+      mechanism.prefix4,
+      mechanism.prefix6,
+      state,
+      `mx:${target} → ${exchange}`,
+    );
     if (outcome.kind !== 'no-match') return outcome;
   }
   return NO_MATCH;
@@ -114,7 +127,8 @@ async function addressMatch(
 ): Promise<MechanismOutcome> {
   const ipv4 = state.ip.kind() === 'ipv4';
   const answer = await state.resolver.lookup(name, ipv4 ? 'A' : 'AAAA');
-  if (isFailure(answer)) return temperror(`${what}: ${ipv4 ? 'A' : 'AAAA'} lookup failed: ${answer.kind} (${answer.reason})`);
+  if (isFailure(answer))
+    return temperror(`${what}: ${ipv4 ? 'A' : 'AAAA'} lookup failed: ${answer.kind} (${answer.reason})`);
   if (answer.kind !== 'answer') return countVoid(what, state);
   const prefix = ipv4 ? prefix4 : prefix6;
   for (const text of answer.records) {
@@ -135,7 +149,10 @@ async function targetName(
   const problem = domainNameProblem(name);
   // A macro that expands to an unusable name (e.g. an empty label from "%{l}") cannot be looked up;
   // RFC 7208 §4.8 treats an invalid <domain> like a nonexistent one.
-  if (problem) return permerror(`"${spec.text}" in the record of ${domain} expands to "${name}", which is not a valid domain (${problem})`);
+  if (problem)
+    return permerror(
+      `"${spec.text}" in the record of ${domain} expands to "${name}", which is not a valid domain (${problem})`,
+    );
   return name;
 }
 
@@ -147,7 +164,9 @@ function countVoid(what: string, state: EvaluationState): MechanismOutcome {
 }
 
 function voidLimit(what: string, state: EvaluationState): MechanismOutcome {
-  return permerror(`more than ${state.limits.voidLookups} DNS lookups returned no records (void lookup limit, RFC 7208 §4.6.4), reached at ${what}`);
+  return permerror(
+    `more than ${state.limits.voidLookups} DNS lookups returned no records (void lookup limit, RFC 7208 §4.6.4), reached at ${what}`,
+  );
 }
 
 function permerror(reason: string): MechanismOutcome {

@@ -81,7 +81,11 @@ export function parseRecord(text: string): ParseResult {
     const code = text.charCodeAt(i);
     if (code < 0x20 || code > 0x7e) {
       const what = code > 0x7e ? 'non-ASCII character' : 'control character';
-      return fail(i, termAround(text, i), `${what} U+${code.toString(16).toUpperCase().padStart(4, '0')} is not allowed in an SPF record`);
+      return fail(
+        i,
+        termAround(text, i),
+        `${what} U+${code.toString(16).toUpperCase().padStart(4, '0')} is not allowed in an SPF record`,
+      );
     }
   }
   const directives: Directive[] = [];
@@ -186,9 +190,11 @@ function parseAddressMechanism(name: 'a' | 'mx', args: string, at: number, term:
   const before = match[1] as string;
   const cidrAt = at + before.length;
   const prefix4 = match[2] === undefined ? 32 : parsePrefix(match[2], 32);
-  if (prefix4 === undefined) return fail(cidrAt, term, `invalid IPv4 prefix length "/${match[2]}" (0 to 32, no leading zeros)`).error;
+  if (prefix4 === undefined)
+    return fail(cidrAt, term, `invalid IPv4 prefix length "/${match[2]}" (0 to 32, no leading zeros)`).error;
   const prefix6 = match[3] === undefined ? 128 : parsePrefix(match[3], 128);
-  if (prefix6 === undefined) return fail(cidrAt, term, `invalid IPv6 prefix length "//${match[3]}" (0 to 128, no leading zeros)`).error;
+  if (prefix6 === undefined)
+    return fail(cidrAt, term, `invalid IPv6 prefix length "//${match[3]}" (0 to 128, no leading zeros)`).error;
   if (!before) return { kind: name, prefix4, prefix6 };
   if (!before.startsWith(':')) return fail(at, term, `unexpected text after "${name}"`).error;
   const domain = parseDomainSpec(before.slice(1), at + 1, term, name);
@@ -204,12 +210,14 @@ function parseIpMechanism(name: 'ip4' | 'ip6', args: string, at: number, term: s
   if (slash >= 0) {
     const parsed = parsePrefix(args.slice(slash + 1), max);
     if (parsed === undefined) {
-      return fail(at + slash, term, `invalid prefix length "${args.slice(slash)}" (0 to ${max}, no leading zeros)`).error;
+      return fail(at + slash, term, `invalid prefix length "${args.slice(slash)}" (0 to ${max}, no leading zeros)`)
+        .error;
     }
     prefix = parsed;
   }
   const network = name === 'ip4' ? parseIp4Network(addressText) : parseIp6Network(addressText);
-  if (!network) return fail(at + 1, term, `"${addressText}" is not a valid ${name === 'ip4' ? 'IPv4' : 'IPv6'} address`).error;
+  if (!network)
+    return fail(at + 1, term, `"${addressText}" is not a valid ${name === 'ip4' ? 'IPv4' : 'IPv6'} address`).error;
   return { kind: name, network, prefix };
 }
 
@@ -232,7 +240,11 @@ function parseDomainSpec(text: string, at: number, term: string, what: string): 
     const toplabel = bare.slice(lastDot + 1);
     // Without a macro at the end, the domain needs a dot and a top label that is not all digits.
     if ((lastDot < 0 && macro.value.tailStart === 0) || !TOPLABEL.test(toplabel)) {
-      return fail(at, term, `"${text}" is not a valid domain (it must end in a top-level label such as ".com" or in a macro)`).error;
+      return fail(
+        at,
+        term,
+        `"${text}" is not a valid domain (it must end in a top-level label such as ".com" or in a macro)`,
+      ).error;
     }
   }
   return { text, macro: macro.value };
