@@ -166,3 +166,20 @@ test('Received-SPF header (RFC 7208 §9.1)', async () => {
   assert.match(quoted, /client-ip="2001:db8::1";/);
   assert.match(quoted, /mechanism="ip6:2001:db8::\/32";/);
 });
+
+test('a 1 MB SPF record through the in-memory resolver is evaluated in bounded time', async () => {
+  const terms = Array.from({ length: 60_000 }, (_, i) => `ip4:10.${(i >> 8) & 255}.${i & 255}.0/24`);
+  const record = `v=spf1 ${terms.join(' ')} ip4:192.0.2.0/24 -all`;
+  assert.ok(record.length > 1_000_000);
+  const zone = { 'huge.example': [{ TXT: record }], 'hugebad.example': [{ TXT: `${record} bogus` }] };
+  const started = performance.now();
+  const pass = await checkMailFrom({ ip: '192.0.2.1', mailFrom: 'a@huge.example' }, options(zone));
+  assert.equal(pass.result, 'pass');
+  const fail = await checkMailFrom({ ip: '203.0.113.1', mailFrom: 'a@huge.example' }, options(zone));
+  assert.equal(fail.result, 'fail');
+  const bad = await checkMailFrom({ ip: '192.0.2.1', mailFrom: 'a@hugebad.example' }, options(zone));
+  assert.equal(bad.result, 'permerror');
+  assert.match(bad.reason, /unknown mechanism "bogus"/);
+  assert.ok(bad.reason.length < 500, 'the reason does not repeat the whole record');
+  assert.ok(performance.now() - started < 10_000);
+});
