@@ -54,10 +54,8 @@ export async function checkHost(input: CheckHostInput, options: SpfOptions): Pro
   const ip = parseClientIp(input.ip);
   if (!ip) throw new SpfInputError(`invalid client IP address ${JSON.stringify(input.ip)}`);
   const limits: SpfLimits = { ...DEFAULT_LIMITS, ...options.limits };
-  const log = new QueryLogResolver(
-    new BudgetResolver(options.resolver, options.clock, { timeBudgetMs: limits.timeBudgetMs }),
-    options.clock,
-  );
+  const budget = new BudgetResolver(options.resolver, options.clock, { timeBudgetMs: limits.timeBudgetMs });
+  const log = new QueryLogResolver(budget, options.clock);
   const domain = input.domain.toLowerCase().replace(/\.$/, '');
   const { localPart, senderDomain } = splitSender(input.sender, domain);
   const state = newState({
@@ -83,7 +81,11 @@ export async function checkHost(input: CheckHostInput, options: SpfOptions): Pro
   // §4.3: a malformed domain, a domain literal or a single label gives "none" without any lookup.
   const problem = initialDomainProblem(domain);
   if (problem) return finish({ result: 'none', reason: `no SPF check for "${input.domain}": ${problem}` });
-  return finish(await evaluateDomain(domain, [], state, true));
+  try {
+    return finish(await evaluateDomain(domain, [], state, true));
+  } finally {
+    budget.dispose();
+  }
 }
 
 /** The MAIL FROM identity (§2.4); an empty reverse-path is checked as postmaster@HELO. */
@@ -174,7 +176,7 @@ async function matched(
 ): Promise<Evaluation> {
   const result = QUALIFIER_RESULT[directive.qualifier];
   const mechanism = { text: directive.text, domain };
-  const ip = state.ip.toString();
+  const ip = state.ipText;
   const verb: Record<SpfResult, string> = {
     pass: 'designates',
     fail: 'does not designate',

@@ -10,6 +10,8 @@ export interface EvaluationState {
   readonly limits: SpfLimits;
   readonly ip: IpAddress;
   readonly ipForMacro: string;
+  /** The client IP in its usual text form (`%{c}`, reasons). */
+  readonly ipText: string;
   readonly sender: string;
   readonly localPart: string;
   readonly senderDomain: string;
@@ -24,9 +26,9 @@ export interface EvaluationState {
 }
 
 export function newState(
-  fields: Omit<EvaluationState, 'terms' | 'voidLookups' | 'validatedName' | 'ipForMacro'>,
+  fields: Omit<EvaluationState, 'terms' | 'voidLookups' | 'validatedName' | 'ipForMacro' | 'ipText'>,
 ): EvaluationState {
-  return { ...fields, ipForMacro: ipForMacro(fields.ip), terms: 0, voidLookups: 0 };
+  return { ...fields, ipForMacro: ipForMacro(fields.ip), ipText: ipText(fields.ip), terms: 0, voidLookups: 0 };
 }
 
 export function macroContext(
@@ -40,8 +42,8 @@ export function macroContext(
     senderDomain: state.senderDomain,
     domain,
     ipForMacro: state.ipForMacro,
-    ipText: ipText(state.ip),
-    ipVersion: state.ip.kind() === 'ipv4' ? 4 : 6,
+    ipText: state.ipText,
+    ipVersion: state.ip.version === 4 ? 4 : 6,
     helo: state.helo,
     receiver: state.receiver,
     timestamp: state.timestamp,

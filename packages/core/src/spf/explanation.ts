@@ -34,5 +34,5 @@ export async function explain(
 }
 
 export function defaultExplanation(domain: string, state: EvaluationState): string {
-  return `${domain} does not designate ${state.ip.toString()} as permitted sender of mail from ${state.sender}`;
+  return `${domain} does not designate ${state.ipText} as permitted sender of mail from ${state.sender}`;
 }

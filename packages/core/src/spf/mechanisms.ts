@@ -125,7 +125,7 @@ async function addressMatch(
   state: EvaluationState,
   what: string,
 ): Promise<MechanismOutcome> {
-  const ipv4 = state.ip.kind() === 'ipv4';
+  const ipv4 = state.ip.version === 4;
   const answer = await state.resolver.lookup(name, ipv4 ? 'A' : 'AAAA');
   if (isFailure(answer))
     return temperror(`${what}: ${ipv4 ? 'A' : 'AAAA'} lookup failed: ${answer.kind} (${answer.reason})`);

@@ -14,7 +14,7 @@ export async function validatedNames(state: EvaluationState, countVoid: boolean)
     return [];
   }
   if (ptr.kind !== 'answer') return [];
-  const type = state.ip.kind() === 'ipv4' ? 'A' : 'AAAA';
+  const type = state.ip.version === 4 ? 'A' : 'AAAA';
   const validated: string[] = [];
   for (const name of ptr.records.slice(0, state.limits.ptrNames)) {
     if (domainNameProblem(name)) continue;
@@ -27,7 +27,7 @@ export async function validatedNames(state: EvaluationState, countVoid: boolean)
 
 function matches(state: EvaluationState, text: string): boolean {
   const address = parseAnswerAddress(text);
-  return address !== undefined && inNetwork(state.ip, address, state.ip.kind() === 'ipv4' ? 32 : 128);
+  return address !== undefined && inNetwork(state.ip, address, state.ip.version === 4 ? 32 : 128);
 }
 
 export function isSameOrSubdomain(name: string, domain: string): boolean {
