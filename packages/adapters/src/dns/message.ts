@@ -1,0 +1,103 @@
+import * as dnsPacket from 'dns-packet';
+import type { DecodedPacket, OptAnswer } from 'dns-packet';
+import type { RecordType } from '@mailward/core';
+import { domainNameProblem, normalizeName } from '@mailward/core';
+
+/** What a response must echo back to count as the answer to our query (RFC 5452 §9.1). */
+export interface Expected {
+  readonly id: number;
+  /** Normalized (lower-case, no trailing dot). */
+  readonly name: string;
+  readonly type: RecordType;
+}
+
+export interface QueryOptions {
+  /** UDP payload size advertised in an EDNS0 OPT record; 0 sends no OPT record. */
+  readonly ednsPayload: number;
+  readonly recursionDesired: boolean;
+}
+
+const HEADER_BYTES = 12;
+const QR = 0x8000;
+const TC = 0x0200;
+
+/**
+ * Why `name` cannot be sent, or undefined. Core's check counts characters; on the wire labels
+ * are bytes (dns-packet writes them as UTF-8), so a label of 40 non-ASCII letters can still be
+ * too long, and dns-packet would silently write a corrupt length byte instead of failing.
+ */
+export function queryNameProblem(name: string): string | undefined {
+  const problem = domainNameProblem(name);
+  if (problem) return problem;
+  const labels = normalizeName(name).split('.');
+  let wireLength = 1;
+  for (const [index, label] of labels.entries()) {
+    const bytes = Buffer.byteLength(label, 'utf8');
+    if (bytes > 63) return `label ${index + 1} is ${bytes} bytes long in UTF-8 (at most 63)`;
+    wireLength += bytes + 1;
+  }
+  return wireLength > 255 ? `domain name is ${wireLength} bytes long on the wire (at most 255)` : undefined;
+}
+
+/** Encodes a query; DO stays clear because mailward does not validate DNSSEC itself. */
+export function buildQuery(expected: Expected, options: QueryOptions): Buffer {
+  const opt: OptAnswer = {
+    type: 'OPT',
+    name: '.',
+    udpPayloadSize: options.ednsPayload,
+    extendedRcode: 0,
+    ednsVersion: 0,
+    flags: 0,
+    flag_do: false,
+    options: [],
+  };
+  return dnsPacket.encode({
+    type: 'query',
+    id: expected.id,
+    flags: options.recursionDesired ? dnsPacket.RECURSION_DESIRED : 0,
+    questions: [{ name: expected.name, type: expected.type, class: 'IN' }],
+    additionals: options.ednsPayload > 0 ? [opt] : [],
+  });
+}
+
+/** Why a decoded packet is not the answer to `expected`, or undefined when it is. */
+export function responseProblem(packet: DecodedPacket, expected: Expected): string | undefined {
+  if (packet.id !== expected.id) return `ID ${packet.id} does not match query ID ${expected.id}`;
+  if (!packet.flag_qr) return 'QR bit clear: a query, not a response';
+  const questions = packet.questions ?? [];
+  const question = questions[0];
+  if (questions.length !== 1 || !question) return `${questions.length} questions instead of 1`;
+  if (normalizeName(question.name) !== expected.name) {
+    return `question name ${JSON.stringify(question.name)} does not match ${JSON.stringify(expected.name)}`;
+  }
+  if (question.type !== expected.type) return `question type ${question.type} does not match ${expected.type}`;
+  if (question.class !== 'IN') return `question class ${String(question.class)} is not IN`;
+  return undefined;
+}
+
+export type Classified =
+  | { readonly kind: 'answer'; readonly packet: DecodedPacket }
+  | { readonly kind: 'truncated' }
+  | { readonly kind: 'mismatched'; readonly reason: string }
+  | { readonly kind: 'malformed'; readonly reason: string };
+
+/** Decodes a received message and sorts it: our answer, truncated, someone else's, or junk. */
+export function classifyResponse(message: Buffer, expected: Expected): Classified {
+  let packet: DecodedPacket;
+  try {
+    packet = dnsPacket.decode(message);
+  } catch (error) {
+    // A server may cut a UDP answer mid-record when it sets TC; the header alone then suffices.
+    if (truncatedHeader(message, expected.id)) return { kind: 'truncated' };
+    return { kind: 'malformed', reason: error instanceof Error ? error.message : String(error) };
+  }
+  const problem = responseProblem(packet, expected);
+  if (problem) return { kind: 'mismatched', reason: problem };
+  return packet.flag_tc ? { kind: 'truncated' } : { kind: 'answer', packet };
+}
+
+function truncatedHeader(message: Buffer, id: number): boolean {
+  if (message.length < HEADER_BYTES) return false;
+  const flags = message.readUInt16BE(2);
+  return message.readUInt16BE(0) === id && (flags & QR) !== 0 && (flags & TC) !== 0;
+}
