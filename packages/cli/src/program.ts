@@ -1,0 +1,104 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { CommandResult } from './commands/result.js';
+import { spfCommand } from './commands/spf.js';
+import { setupResolver } from './resolver-setup.js';
+
+export interface ProgramEnvironment {
+  /** Host name of this machine, used as the receiver in Received-SPF. */
+  readonly hostname: string;
+}
+
+/**
+ * Parses argv and runs the command. Returns what to print and the exit code; never prints or
+ * exits itself, so tests can call it directly.
+ */
+export async function runProgram(argv: readonly string[], env: ProgramEnvironment): Promise<CommandResult> {
+  let result: CommandResult | undefined;
+  let stdout = '';
+  let stderr = '';
+  const program = new Command()
+    .name('mailward')
+    .description('Mail domain authentication toolkit: SPF (RFC 7208); DKIM, DMARC, audits and reports to come.')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => (stdout += text), writeErr: (text) => (stderr += text) })
+    .showHelpAfterError();
+
+  program
+    .command('spf')
+    .description('Check a client IP against the SPF policy of the MAIL FROM domain (and the HELO name)')
+    .requiredOption('--ip <address>', 'SMTP client IP address (IPv4 or IPv6)')
+    .requiredOption(
+      '--mail-from <address>',
+      "MAIL FROM address; '' is the null reverse-path (checked as postmaster@HELO)",
+    )
+    .option('--helo <name>', 'HELO/EHLO name; also checked as its own identity')
+    .option('--json', 'print a JSON object instead of text', false)
+    .option('--dns <host[:port]>', 'DNS server to ask (repeatable); default: the system resolv.conf', collect, [])
+    .option('--dns-fixture <file>', 'answer DNS from a zone fixture file (YAML/JSON, see docs/dns-fixture.md)')
+    .addOption(new Option('--dns-timeout <ms>', 'timeout of one DNS attempt').argParser(positiveInt))
+    .addOption(
+      new Option('--time-budget <ms>', 'overall time for one SPF check (default 20000)').argParser(positiveInt),
+    )
+    .option('--receiver <name>', 'receiving host name for Received-SPF and %{r}', env.hostname)
+    .action(async (options: SpfCliOptions) => {
+      const setup = await setupResolver({
+        dns: options.dns,
+        ...(options.dnsFixture === undefined ? {} : { dnsFixture: options.dnsFixture }),
+        ...(options.dnsTimeout === undefined ? {} : { dnsTimeoutMs: options.dnsTimeout }),
+      });
+      if (!setup.ok) {
+        result = { exitCode: setup.usage ? 2 : 1, stdout: '', stderr: `mailward spf: ${setup.reason}\n` };
+        return;
+      }
+      result = await spfCommand(
+        {
+          ip: options.ip,
+          mailFrom: options.mailFrom,
+          ...(options.helo === undefined ? {} : { helo: options.helo }),
+          json: options.json,
+          receiver: options.receiver,
+          ...(options.timeBudget === undefined ? {} : { timeBudgetMs: options.timeBudget }),
+        },
+        { resolver: setup.resolver, clock: Date },
+      );
+    });
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version requests end here too, with exit code 0.
+      return { exitCode: error.exitCode === 0 ? 0 : 2, stdout, stderr };
+    }
+    throw error;
+  }
+  if (!result) {
+    program.outputHelp({ error: true });
+    return { exitCode: 2, stdout, stderr };
+  }
+  return { ...result, stdout: stdout + result.stdout, stderr: stderr + result.stderr };
+}
+
+interface SpfCliOptions {
+  ip: string;
+  mailFrom: string;
+  helo?: string;
+  json: boolean;
+  dns: string[];
+  dnsFixture?: string;
+  dnsTimeout?: number;
+  timeBudget?: number;
+  receiver: string;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function positiveInt(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed <= 0)
+    throw new InvalidArgumentError('must be a positive integer (milliseconds)');
+  return parsed;
+}
