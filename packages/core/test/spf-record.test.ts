@@ -62,3 +62,20 @@ test('a 1 MB record parses in linear time and errors stay short', () => {
   assert.ok(!broken.ok && broken.error.term.length < 100);
   assert.ok(performance.now() - started < 5_000);
 });
+
+test('every syntax error in a record is reported, each with its position', () => {
+  const text = 'v=spf1 ip4:192.0.2.300 a:ok.example mx/99 include exp=a.example exp=b.example \u00e9 -all';
+  const parsed = parseRecord(text);
+  assert.ok(!parsed.ok);
+  assert.deepEqual(
+    parsed.errors.map((e) => [e.position, e.term]),
+    [
+      [text.indexOf('192.0.2.300'), 'ip4:192.0.2.300'],
+      [text.indexOf('/99'), 'mx/99'],
+      [text.indexOf('include') + 'include'.length, 'include'],
+      [text.indexOf('exp=b'), 'exp=b.example'],
+      [text.indexOf('\u00e9'), '\u00e9'],
+    ],
+  );
+  assert.equal(parsed.error, parsed.errors[0]);
+});

@@ -6,7 +6,7 @@ export type RecordLookup =
   | { kind: 'record'; record: SpfRecord }
   | { kind: 'none'; reason: string }
   | { kind: 'temperror'; reason: string }
-  | { kind: 'permerror'; reason: string; text?: string; error?: SpfSyntaxError };
+  | { kind: 'permerror'; reason: string; text?: string; errors?: readonly SpfSyntaxError[] };
 
 /** Parsed records by text: parsing is pure, so identical records (very common) are parsed once. */
 const parsedCache = new Map<string, ReturnType<typeof parseRecord>>();
@@ -51,11 +51,12 @@ export async function lookupRecord(resolver: Resolver, domain: string): Promise<
   const parsed = parseCached(text);
   if (!parsed.ok) {
     const { position, term, message } = parsed.error;
+    const more = parsed.errors.length > 1 ? ` (and ${parsed.errors.length - 1} more syntax error(s))` : '';
     return {
       kind: 'permerror',
-      reason: `syntax error in the SPF record of ${domain} at position ${position + 1} ("${term}"): ${message}`,
+      reason: `syntax error in the SPF record of ${domain} at position ${position + 1} ("${term}"): ${message}${more}`,
       text,
-      error: parsed.error,
+      errors: parsed.errors,
     };
   }
   return { kind: 'record', record: parsed.record };

@@ -55,7 +55,15 @@ export interface SpfSyntaxError {
   readonly message: string;
 }
 
-export type ParseResult = { ok: true; record: SpfRecord } | { ok: false; error: SpfSyntaxError };
+export type ParseResult =
+  | { ok: true; record: SpfRecord }
+  | {
+      ok: false;
+      /** The first error (what evaluation reports). */
+      error: SpfSyntaxError;
+      /** Every error in the record, in order (at most 50). */
+      errors: readonly SpfSyntaxError[];
+    };
 
 /** §4.5: a record is an SPF record when it starts with "v=spf1" followed by a space or its end. */
 export function isSpfRecord(text: string): boolean {
@@ -71,29 +79,20 @@ const MODIFIER = /^([A-Za-z][A-Za-z0-9._-]*)=/;
 const DUAL_CIDR = /^(.*?)(?:\/([0-9]+))?(?:\/\/([0-9]+))?$/s;
 const TOPLABEL = /^(?:[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*|[A-Za-z0-9]+-[A-Za-z0-9-]*[A-Za-z0-9])$/;
 const MAX_ERROR_TERM = 80;
+const MAX_ERRORS = 50;
 
 export function parseRecord(text: string): ParseResult {
   if (!isSpfRecord(text)) {
     return fail(0, text.slice(0, 12), 'record does not start with "v=spf1" followed by a space');
   }
-  // §3.1 and §4.6.1: records are 7-bit ASCII and terms are separated by spaces only.
-  for (let i = 0; i < text.length; i += 1) {
-    const code = text.charCodeAt(i);
-    if (code < 0x20 || code > 0x7e) {
-      const what = code > 0x7e ? 'non-ASCII character' : 'control character';
-      return fail(
-        i,
-        termAround(text, i),
-        `${what} U+${code.toString(16).toUpperCase().padStart(4, '0')} is not allowed in an SPF record`,
-      );
-    }
-  }
+  const errors: SpfSyntaxError[] = [];
   const directives: Directive[] = [];
   const unknownModifiers: Modifier[] = [];
   let redirect: (DomainSpec & { position: number }) | undefined;
   let exp: (DomainSpec & { position: number }) | undefined;
   let position = 6;
-  while (position < text.length) {
+  // Every term is checked, so an administrator sees all the errors at once, not one per attempt.
+  while (position < text.length && errors.length < MAX_ERRORS) {
     if (text[position] === ' ') {
       position += 1;
       continue;
@@ -101,31 +100,16 @@ export function parseRecord(text: string): ParseResult {
     let end = text.indexOf(' ', position);
     if (end < 0) end = text.length;
     const term = text.slice(position, end);
-    const modifier = MODIFIER.exec(term);
-    if (modifier) {
-      const name = (modifier[1] as string).toLowerCase();
-      const value = term.slice(modifier[0].length);
-      const valueAt = position + modifier[0].length;
-      if (name === 'redirect' || name === 'exp') {
-        if ((name === 'redirect' ? redirect : exp) !== undefined) {
-          return fail(position, term, `the ${name}= modifier appears more than once (RFC 7208 §6)`);
-        }
-        const spec = parseDomainSpec(value, valueAt, term, `${name}=`);
-        if ('message' in spec) return { ok: false, error: spec };
-        if (name === 'redirect') redirect = { ...spec, position };
-        else exp = { ...spec, position };
-      } else {
-        const macro = parseMacroString(value, { explanation: false });
-        if (!macro.ok) return fail(valueAt + macro.error.offset, term, `in modifier ${name}=: ${macro.error.message}`);
-        unknownModifiers.push({ name, value, position });
-      }
-    } else {
-      const directive = parseDirective(term, position);
-      if ('message' in directive) return { ok: false, error: directive };
-      directives.push(directive);
-    }
+    const parsed = parseTerm(term, position, { redirect: redirect !== undefined, exp: exp !== undefined });
+    if ('message' in parsed) errors.push(parsed);
+    else if ('mechanism' in parsed) directives.push(parsed);
+    else if (parsed.kind === 'modifier') unknownModifiers.push(parsed.modifier);
+    else if (parsed.kind === 'redirect') redirect = parsed.spec;
+    else exp = parsed.spec;
     position = end;
   }
+  const first = errors[0];
+  if (first) return { ok: false, error: first, errors };
   return {
     ok: true,
     record: {
@@ -136,6 +120,38 @@ export function parseRecord(text: string): ParseResult {
       ...(exp ? { exp } : {}),
     },
   };
+}
+
+type ParsedTerm =
+  | Directive
+  | { kind: 'redirect' | 'exp'; spec: DomainSpec & { position: number } }
+  | { kind: 'modifier'; modifier: Modifier }
+  | SpfSyntaxError;
+
+function parseTerm(term: string, position: number, seen: { redirect: boolean; exp: boolean }): ParsedTerm {
+  // §3.1 and §4.6.1: records are 7-bit ASCII and terms are separated by spaces only.
+  for (let i = 0; i < term.length; i += 1) {
+    const code = term.charCodeAt(i);
+    if (code < 0x21 || code > 0x7e) {
+      const what = code > 0x7e ? 'non-ASCII character' : 'control character';
+      const point = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+      return fail(position + i, term, `${what} ${point} is not allowed in an SPF record`).error;
+    }
+  }
+  const modifier = MODIFIER.exec(term);
+  if (!modifier) return parseDirective(term, position);
+  const name = (modifier[1] as string).toLowerCase();
+  const value = term.slice(modifier[0].length);
+  const valueAt = position + modifier[0].length;
+  if (name === 'redirect' || name === 'exp') {
+    if (seen[name]) return fail(position, term, `the ${name}= modifier appears more than once (RFC 7208 §6)`).error;
+    const spec = parseDomainSpec(value, valueAt, term, `${name}=`);
+    if ('message' in spec) return spec;
+    return { kind: name, spec: { ...spec, position } };
+  }
+  const macro = parseMacroString(value, { explanation: false });
+  if (!macro.ok) return fail(valueAt + macro.error.offset, term, `in modifier ${name}=: ${macro.error.message}`).error;
+  return { kind: 'modifier', modifier: { name, value, position } };
 }
 
 function parseDirective(term: string, position: number): Directive | SpfSyntaxError {
@@ -250,13 +266,12 @@ function parseDomainSpec(text: string, at: number, term: string, what: string): 
   return { text, macro: macro.value };
 }
 
-function fail(position: number, term: string, message: string): { ok: false; error: SpfSyntaxError } {
+function fail(
+  position: number,
+  term: string,
+  message: string,
+): { ok: false; error: SpfSyntaxError; errors: SpfSyntaxError[] } {
   const shown = term.length > MAX_ERROR_TERM ? `${term.slice(0, MAX_ERROR_TERM)}…` : term;
-  return { ok: false, error: { position, term: shown, message } };
-}
-
-function termAround(text: string, index: number): string {
-  const start = text.lastIndexOf(' ', index) + 1;
-  const end = text.indexOf(' ', index);
-  return text.slice(start, end < 0 ? text.length : end);
+  const error = { position, term: shown, message };
+  return { ok: false, error, errors: [error] };
 }
