@@ -36,7 +36,7 @@ describe('queries', () => {
     assert.match(queryNameProblem(`${'a'.repeat(64)}.example`) ?? '', /at most 63/);
     assert.match(queryNameProblem(`${'abcdefghi.'.repeat(26)}example`) ?? '', /at most 253/);
     // 40 characters, 80 bytes in UTF-8.
-    assert.match(queryNameProblem(`${'\u00e9'.repeat(40)}.example`) ?? '', /bytes long in UTF-8/);
+    assert.match(queryNameProblem(`${'\u00e9'.repeat(40)}.example`) ?? '', /octets long/);
   });
 });
 

@@ -31,7 +31,7 @@ test('spf --json gives the documented fields, the HELO check and Received-SPF', 
   assert.equal(json['voidLookups'], 0);
   assert.equal(json.trace.length, 4);
   assert.equal(json.helo['result'], 'fail');
-  assert.match(String(json['receivedSpf']), /^Received-SPF: pass \(mx\.receiver\.example: /);
+  assert.match(String(json['receivedSpf']), /^Received-SPF: pass\r\n\t\(mx\.receiver\.example: /);
 });
 
 test('spf text output shows result, reason, explanation and the trace; exit 0 whatever the result', async () => {

@@ -117,3 +117,28 @@ test('memory resolver: CNAME chains are followed and loops are SERVFAIL', async 
   assert.equal((await resolver.lookup('loop1.example', 'A')).kind, 'servfail');
   assert.equal((await resolver.lookup('a..example', 'A')).kind, 'servfail');
 });
+
+test('cache: one caller aborting does not time out the others sharing the query', async () => {
+  let release: (() => void) | undefined;
+  const slow: Resolver = {
+    lookup<T extends RecordType>(
+      _name: string,
+      _type: T,
+      options?: { signal?: AbortSignal },
+    ): Promise<LookupResult<T>> {
+      return new Promise((resolve) => {
+        options?.signal?.addEventListener('abort', () => resolve({ kind: 'timeout', reason: 'aborted upstream' }));
+        release = () =>
+          resolve({ kind: 'answer', records: [], ttl: 60, cnames: [], authenticated: false } as LookupResult<T>);
+      });
+    },
+  };
+  const cache = new CachingResolver(slow, new FakeClock());
+  const controller = new AbortController();
+  const first = cache.lookup('a.example', 'A', { signal: controller.signal });
+  const second = cache.lookup('a.example', 'A');
+  controller.abort();
+  assert.equal((await first).kind, 'timeout');
+  release?.();
+  assert.equal((await second).kind, 'answer');
+});

@@ -83,7 +83,7 @@ test('include and redirect loops are permerrors that name the loop', async () =>
   };
   const include = await checkMailFrom({ ip: '192.0.2.1', mailFrom: 'a@a.loop.example' }, options(zone));
   assert.equal(include.result, 'permerror');
-  assert.match(include.reason, /include loop: a\.loop\.example → b\.loop\.example → a\.loop\.example/);
+  assert.match(include.reason, /include loop: a\.loop\.example -> b\.loop\.example -> a\.loop\.example/);
   const redirect = await checkMailFrom({ ip: '192.0.2.1', mailFrom: 'a@r1.loop.example' }, options(zone));
   assert.equal(redirect.result, 'permerror');
   assert.match(redirect.reason, /redirect loop/);
@@ -154,9 +154,12 @@ test('Received-SPF header (RFC 7208 §9.1)', async () => {
   });
   assert.equal(
     header,
-    'Received-SPF: pass (mx.receiver.example: domain of user@example.com designates 192.0.2.10 as permitted sender) ' +
-      'client-ip=192.0.2.10; envelope-from="user@example.com"; helo=mx.example.com; mechanism=mx; identity=mailfrom; receiver=mx.receiver.example;',
+    'Received-SPF: pass\r\n' +
+      '\t(mx.receiver.example: domain of user@example.com designates 192.0.2.10 as permitted sender)\r\n' +
+      '\tclient-ip=192.0.2.10; envelope-from="user@example.com"; helo=mx.example.com;\r\n' +
+      '\tmechanism=mx; identity=mailfrom; receiver=mx.receiver.example;',
   );
+  assert.ok(header.split('\r\n').every((line) => line.length <= 998));
   const ip6 = await checkMailFrom({ ip: '2001:db8::1', mailFrom: 'user@example.com' }, options(ZONE));
   const quoted = formatReceivedSpf(ip6, {
     clientIp: '2001:db8::1',
@@ -182,4 +185,66 @@ test('a 1 MB SPF record through the in-memory resolver is evaluated in bounded t
   assert.match(bad.reason, /unknown mechanism "bogus"/);
   assert.ok(bad.reason.length < 500, 'the reason does not repeat the whole record');
   assert.ok(performance.now() - started < 10_000);
+});
+
+test('Received-SPF stays US-ASCII, says mechanism=default when nothing matched, and keeps problem= short', async () => {
+  const zone = {
+    'neutral.example': [{ TXT: 'v=spf1 ip4:198.51.100.1' }],
+    'hostile.example': [{ TXT: 'v=spf1 a:foo\u00e9.example ' + 'x'.repeat(2000) }],
+  };
+  const neutral = await checkMailFrom({ ip: '192.0.2.1', mailFrom: 'a@neutral.example' }, options(zone));
+  const header = formatReceivedSpf(neutral, {
+    clientIp: '192.0.2.1',
+    envelopeFrom: 'a@neutral.example',
+    receiver: 'r.example',
+  });
+  assert.match(header, /mechanism=default;/);
+  const hostile = await checkMailFrom({ ip: '192.0.2.1', mailFrom: 'a\u00e9@hostile.example' }, options(zone));
+  assert.equal(hostile.result, 'permerror');
+  const bad = formatReceivedSpf(hostile, {
+    clientIp: '192.0.2.1',
+    envelopeFrom: 'a\u00e9@hostile.example',
+    receiver: 'r.example',
+  });
+  assert.match(bad, /^[\x20-\x7e\r\n\t]+$/);
+  assert.ok(bad.length < 600);
+});
+
+test('sender-controlled macros: an unusable expansion does not match; void lookups count once per term', async () => {
+  const zone = {
+    'macro.example': [{ TXT: 'v=spf1 exists:%{l}.x.macro.example -all' }],
+    'v6.example': [
+      { TXT: 'v=spf1 a mx ip6:2001:db8::/32 -all' },
+      { A: '192.0.2.1' },
+      { MX: [1, 'h1.v6.example'] },
+      { MX: [2, 'h2.v6.example'] },
+    ],
+    'h1.v6.example': [{ A: '192.0.2.2' }],
+    'h2.v6.example': [{ A: '192.0.2.3' }],
+  };
+  const long = await checkMailFrom(
+    { ip: '192.0.2.1', mailFrom: `${'\u00e9'.repeat(40)}@macro.example` },
+    options(zone),
+  );
+  assert.equal(long.result, 'fail', 'an 80-octet label cannot exist: no match, not temperror or permerror');
+  const dots = await checkMailFrom({ ip: '192.0.2.1', mailFrom: 'a..b@macro.example' }, options(zone));
+  assert.equal(dots.result, 'fail');
+  const v6 = await checkMailFrom({ ip: '2001:db8::25', mailFrom: 'a@v6.example' }, options(zone));
+  assert.equal(
+    v6.result,
+    'pass',
+    'a and both MX hosts find no AAAA: counted per query that is 3 (permerror); per term it is 2',
+  );
+  assert.equal(v6.voidLookups, 2);
+});
+
+test('a malformed MAIL FROM domain gives none; %{o} is normalised', async () => {
+  const zone = {
+    'example.com': [{ TXT: 'v=spf1 exists:%{o}.allow.example.net -all' }],
+    'example.com.allow.example.net': [{ A: '127.0.0.2' }],
+  };
+  const dots = await checkMailFrom({ ip: '192.0.2.1', mailFrom: 'a@example.com..' }, options(zone));
+  assert.equal(dots.result, 'none');
+  const upper = await checkMailFrom({ ip: '192.0.2.1', mailFrom: 'a@Example.COM.' }, options(zone));
+  assert.equal(upper.result, 'pass');
 });

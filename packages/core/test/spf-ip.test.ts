@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   inNetwork,
+  ipText,
   parseAnswerAddress,
   parseClientIp,
   parseIp4Network,
@@ -46,4 +47,52 @@ test('IPv6 prefixes inside a 16-bit group, families never mix, IPv4-mapped becom
     '1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa',
   );
   assert.equal(reverseName(ip('192.0.2.1')), '1.2.0.192.in-addr.arpa');
+});
+
+test('RFC 4291 text forms only: no 5-digit groups, no nine groups, IPv4-compatible stays IPv6', () => {
+  for (const bad of [
+    '00000::1',
+    '0000000001::',
+    '1::2:3:4:5:6:7:8',
+    '::ffff:01.2.3.4',
+    '1:2:3:4:5:6:7',
+    ':::1',
+    '1::2::3',
+    '1.2.3.4::',
+    'g::1',
+    '',
+  ]) {
+    assert.equal(parseIp6Network(bad), undefined, bad);
+  }
+  for (const good of [
+    '::',
+    '::1',
+    '1::',
+    '2001:db8::',
+    '1:2:3:4:5:6:7:8',
+    '::ffff:192.0.2.1',
+    '1:2:3:4:5:6:1.2.3.4',
+    'FE80::1',
+  ]) {
+    assert.ok(parseIp6Network(good), good);
+  }
+  const compatible = ip('::1.2.3.4');
+  assert.equal(compatible.version, 6, '::a.b.c.d is not IPv4-mapped');
+  const v4net = parseIp4Network('1.2.3.4');
+  assert.ok(v4net);
+  assert.equal(inNetwork(compatible, v4net, 32), false);
+  const net = parseIp6Network('::1.2.3.4');
+  assert.ok(net);
+  assert.equal(inNetwork(ip('::102:304'), net, 128), true);
+});
+
+test('RFC 5952 text form for %{c} and traces', () => {
+  const cases: Array<[string, string]> = [
+    ['2001:DB8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+    ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'],
+    ['0:0:0:0:0:0:0:0', '::'],
+    ['1:0:0:0:0:0:0:0', '1::'],
+    ['CAFE:BABE::1', 'cafe:babe::1'],
+  ];
+  for (const [input, expected] of cases) assert.equal(ipText(ip(input)), expected, input);
 });

@@ -93,3 +93,9 @@ test('macro syntax errors name the offset', () => {
     assert.equal(parsed.error.offset, offset, text);
   }
 });
+
+test('transformer digits with leading zeros count as their value', async () => {
+  assert.equal(await expand('%{d0001}'), 'com');
+  assert.equal(await expand('%{d00000000000000000000002}'), 'example.com');
+  assert.equal(await expand('%{d99999999999999999999999}'), 'email.example.com');
+});

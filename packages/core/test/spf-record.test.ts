@@ -79,3 +79,10 @@ test('every syntax error in a record is reported, each with its position', () =>
   );
   assert.equal(parsed.error, parsed.errors[0]);
 });
+
+test('text after the last macro must still end in "." toplabel (RFC 7208 §12 domain-end)', () => {
+  assert.match(errorOf('v=spf1 a:%{d}foo -all').message, /not a valid domain/);
+  assert.ok(parseRecord('v=spf1 a:%{d}.foo -all').ok);
+  assert.ok(parseRecord('v=spf1 a:foo.%{d} -all').ok);
+  assert.ok(parseRecord('v=spf1 exists:%{i}._spf.%{d}. -all').ok);
+});

@@ -22,21 +22,12 @@ const QR = 0x8000;
 const TC = 0x0200;
 
 /**
- * Why `name` cannot be sent, or undefined. Core's check counts characters; on the wire labels
- * are bytes (dns-packet writes them as UTF-8), so a label of 40 non-ASCII letters can still be
- * too long, and dns-packet would silently write a corrupt length byte instead of failing.
+ * Why `name` cannot be sent, or undefined. Core's check counts octets as they go on the wire
+ * (dns-packet writes labels as UTF-8), so a label of 40 non-ASCII letters is caught here instead
+ * of dns-packet silently writing a corrupt length byte.
  */
 export function queryNameProblem(name: string): string | undefined {
-  const problem = domainNameProblem(name);
-  if (problem) return problem;
-  const labels = normalizeName(name).split('.');
-  let wireLength = 1;
-  for (const [index, label] of labels.entries()) {
-    const bytes = Buffer.byteLength(label, 'utf8');
-    if (bytes > 63) return `label ${index + 1} is ${bytes} bytes long in UTF-8 (at most 63)`;
-    wireLength += bytes + 1;
-  }
-  return wireLength > 255 ? `domain name is ${wireLength} bytes long on the wire (at most 255)` : undefined;
+  return domainNameProblem(name);
 }
 
 /** Encodes a query; DO stays clear because mailward does not validate DNSSEC itself. */

@@ -42,17 +42,25 @@ export class CachingResolver implements Resolver {
     const cached = this.entries.get(key);
     if (cached && cached.expires > this.clock.now()) return cached.result as LookupResult<T>;
     if (cached) this.entries.delete(key);
-    const pending = this.inFlight.get(key);
-    if (pending) return (await pending) as LookupResult<T>;
-    const query = this.inner.lookup(name, type, options);
-    this.inFlight.set(key, query);
-    try {
-      const result = await query;
-      this.store(key, result);
-      return result;
-    } finally {
-      this.inFlight.delete(key);
+    let shared = this.inFlight.get(key);
+    if (!shared) {
+      // The shared upstream query gets no caller's signal: one caller giving up (its own time
+      // budget ran out) must not turn the answer into a timeout for every other caller waiting.
+      // The inner resolver's own timeouts still bound it.
+      shared = this.inner.lookup(name, type).then(
+        (result) => {
+          this.inFlight.delete(key);
+          this.store(key, result);
+          return result;
+        },
+        (error: unknown) => {
+          this.inFlight.delete(key);
+          throw error;
+        },
+      );
+      this.inFlight.set(key, shared);
     }
+    return (options?.signal ? abortable(shared, options.signal) : shared) as Promise<LookupResult<T>>;
   }
 
   get size(): number {
@@ -72,4 +80,24 @@ export class CachingResolver implements Resolver {
     }
     this.entries.set(key, { expires: this.clock.now() + ttl * 1000, result });
   }
+}
+
+/** Resolves with the lookup, or with a timeout outcome as soon as `signal` aborts. */
+function abortable(lookup: Promise<LookupResult<RecordType>>, signal: AbortSignal): Promise<LookupResult<RecordType>> {
+  const aborted: LookupResult<RecordType> = { kind: 'timeout', reason: 'aborted' };
+  if (signal.aborted) return Promise.resolve(aborted);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => resolve(aborted);
+    signal.addEventListener('abort', onAbort, { once: true });
+    lookup.then(
+      (result) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(result);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error as Error);
+      },
+    );
+  });
 }

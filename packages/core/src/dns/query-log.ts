@@ -49,5 +49,5 @@ export function recordText(record: unknown): string {
     text = JSON.stringify(record, (_key, value: unknown) =>
       value instanceof Uint8Array ? `<${value.length} bytes>` : value,
     );
-  return text.length > MAX_RECORD_TEXT ? `${text.slice(0, MAX_RECORD_TEXT)}… (${text.length} chars)` : text;
+  return text.length > MAX_RECORD_TEXT ? `${text.slice(0, MAX_RECORD_TEXT)}... (${text.length} chars)` : text;
 }

@@ -8,7 +8,7 @@ import type { Directive, DomainSpec, SpfRecord } from './record.js';
 import type { SpfCheckResult, SpfIdentity, SpfLimits, SpfResult } from './types.js';
 import { BudgetResolver } from '../dns/budget.js';
 import { QueryLogResolver } from '../dns/query-log.js';
-import { domainNameProblem } from '../dns/name.js';
+import { domainNameProblem, octetLength } from '../dns/name.js';
 import { macroContext, newState } from './context.js';
 import { explain } from './explanation.js';
 import { parseClientIp } from './ip.js';
@@ -118,13 +118,20 @@ function helo(value: string | undefined): { helo?: string } {
 function splitSender(sender: string, domain: string): { localPart: string; senderDomain: string } {
   const at = sender.lastIndexOf('@');
   const localPart = at < 0 ? '' : sender.slice(0, at);
-  const senderDomain = at < 0 ? domain : sender.slice(at + 1) || domain;
+  // %{o} is a domain name like any other: compared and expanded without case or a final dot.
+  const senderDomain = stripDot(at < 0 ? domain : sender.slice(at + 1) || domain);
   // §4.3: "If the <sender> has no local-part, substitute the string "postmaster" for the local-part."
   return { localPart: localPart || 'postmaster', senderDomain };
 }
 
+function stripDot(name: string): string {
+  return name.endsWith('.') ? name.slice(0, -1).toLowerCase() : name.toLowerCase();
+}
+
 function initialDomainProblem(domain: string): string | undefined {
   if (domain.startsWith('[')) return 'it is an address literal, not a domain';
+  // One final dot was removed already; another one means an empty label ("example.com..").
+  if (domain.endsWith('.')) return 'empty label at the end';
   const problem = domainNameProblem(domain);
   if (problem) return problem;
   if (!domain.includes('.')) return 'it is not a fully qualified domain name';
@@ -212,7 +219,7 @@ async function redirect(
     };
   }
   if (chain.includes(target)) {
-    return { result: 'permerror', reason: `redirect loop: ${[...chain, target].join(' → ')}`, record: record.text };
+    return { result: 'permerror', reason: `redirect loop: ${[...chain, target].join(' -> ')}`, record: record.text };
   }
   if (chain.length >= state.limits.maxDepth) {
     return {
@@ -248,6 +255,6 @@ export async function expandDomain(spec: DomainSpec, domain: string, state: Eval
     macroContext(state, domain, () => validatedNameFor(state, domain)),
   );
   name = name.replace(/\.$/, '').toLowerCase();
-  while (name.length > 253 && name.includes('.')) name = name.slice(name.indexOf('.') + 1);
+  while (octetLength(name) > 253 && name.includes('.')) name = name.slice(name.indexOf('.') + 1);
   return name;
 }

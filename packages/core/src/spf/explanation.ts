@@ -30,6 +30,7 @@ export async function explain(
     macro.value,
     macroContext(state, domain, () => validatedNameFor(state, domain)),
   );
+  if (explanation.trim() === '') return fallback;
   return { explanation, explanationSource: 'exp' };
 }
 

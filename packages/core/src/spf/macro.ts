@@ -120,7 +120,7 @@ function parseMacroBody(body: string, offset: number, options: { explanation: bo
     keep = Number(digits);
     // §7.3: "If a DIGIT is specified, the value MUST be at least one"; a huge value keeps everything.
     if (keep === 0) return { offset, message: 'macro transformer must keep at least one part' };
-    if (digits.length > 3) keep = Number.MAX_SAFE_INTEGER;
+    if (!Number.isSafeInteger(keep)) keep = Number.MAX_SAFE_INTEGER;
   }
   return {
     kind: 'macro',

@@ -35,7 +35,7 @@ export async function evaluateMechanism(
     case 'include': {
       const target = await targetName(mechanism.domain, domain, state);
       if (typeof target !== 'string') return target;
-      if (chain.includes(target)) return permerror(`include loop: ${[...chain, target].join(' → ')}`);
+      if (chain.includes(target)) return permerror(`include loop: ${[...chain, target].join(' -> ')}`);
       if (chain.length >= state.limits.maxDepth)
         return permerror(`include nesting deeper than ${state.limits.maxDepth}`);
       const inner = await recurse(target, chain);
@@ -62,7 +62,8 @@ export async function evaluateMechanism(
     case 'a': {
       const target = await targetName(mechanism.domain, domain, state);
       if (typeof target !== 'string') return target;
-      return addressMatch(target, mechanism.prefix4, mechanism.prefix6, state, `a:${target}`);
+      const outcome = await addressMatch(target, mechanism.prefix4, mechanism.prefix6, state, `a:${target}`);
+      return outcome === 'void' ? countVoid(`a:${target}`, state) : outcome;
     }
     case 'mx':
       return evaluateMx(mechanism, domain, state);
@@ -102,34 +103,33 @@ async function evaluateMx(
     );
   }
   const exchanges = [...mx.records].sort((a, b) => a.preference - b.preference).map((record) => record.exchange);
+  let sawVoid = false;
   for (const exchange of exchanges) {
     // A null MX (RFC 7505) or an unusable name cannot hold the client's address.
     if (exchange === '' || exchange === '.' || domainNameProblem(exchange)) continue;
-    const outcome = await addressMatch(
-      exchange,
-      mechanism.prefix4,
-      mechanism.prefix6,
-      state,
-      `mx:${target} → ${exchange}`,
-    );
-    if (outcome.kind !== 'no-match') return outcome;
+    const what = `mx:${target} -> ${exchange}`;
+    const outcome = await addressMatch(exchange, mechanism.prefix4, mechanism.prefix6, state, what);
+    if (outcome === 'void') sawVoid = true;
+    else if (outcome.kind !== 'no-match') return outcome;
   }
-  return NO_MATCH;
+  // §4.6.4 limits "terms" whose queries find nothing: an mx term counts once, however many of
+  // its hosts lack an address of the client's family (common for IPv6 clients).
+  return sawVoid ? countVoid(`mx:${target}`, state) : NO_MATCH;
 }
 
-/** The A or AAAA lookup behind "a" and each MX host (§5.3, §5.4). */
+/** The A or AAAA lookup behind "a" and each MX host (§5.3, §5.4); 'void' when it found nothing. */
 async function addressMatch(
   name: string,
   prefix4: number,
   prefix6: number,
   state: EvaluationState,
   what: string,
-): Promise<MechanismOutcome> {
+): Promise<MechanismOutcome | 'void'> {
   const ipv4 = state.ip.version === 4;
   const answer = await state.resolver.lookup(name, ipv4 ? 'A' : 'AAAA');
   if (isFailure(answer))
     return temperror(`${what}: ${ipv4 ? 'A' : 'AAAA'} lookup failed: ${answer.kind} (${answer.reason})`);
-  if (answer.kind !== 'answer') return countVoid(what, state);
+  if (answer.kind !== 'answer') return 'void';
   const prefix = ipv4 ? prefix4 : prefix6;
   for (const text of answer.records) {
     const address = parseAnswerAddress(text);
@@ -146,13 +146,10 @@ async function targetName(
 ): Promise<string | MechanismOutcome> {
   if (!spec) return domain;
   const name = await expandDomain(spec, domain, state);
-  const problem = domainNameProblem(name);
-  // A macro that expands to an unusable name (e.g. an empty label from "%{l}") cannot be looked up;
-  // RFC 7208 §4.8 treats an invalid <domain> like a nonexistent one.
-  if (problem)
-    return permerror(
-      `"${spec.text}" in the record of ${domain} expands to "${name}", which is not a valid domain (${problem})`,
-    );
+  // A macro can expand to a name DNS cannot carry (an empty label from "%{l}" of "a..b", a local
+  // part longer than 63 octets). Such a name cannot exist, so the mechanism does not match, as
+  // pyspf does. A permerror here would let a sender turn a "-all" fail into a permerror at will.
+  if (domainNameProblem(name)) return NO_MATCH;
   return name;
 }
 

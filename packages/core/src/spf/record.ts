@@ -250,12 +250,14 @@ function parseDomainSpec(text: string, at: number, term: string, what: string): 
   const macro = parseMacroString(text, { explanation: false });
   if (!macro.ok) return fail(at + macro.error.offset, term, macro.error.message).error;
   const tail = text.slice(macro.value.tailStart);
-  if (tail) {
+  // A lone final dot after a macro ("%{d}.") is accepted: it only makes the name absolute.
+  if (tail && tail !== '.') {
     const bare = tail.endsWith('.') ? tail.slice(0, -1) : tail;
     const lastDot = bare.lastIndexOf('.');
     const toplabel = bare.slice(lastDot + 1);
-    // Without a macro at the end, the domain needs a dot and a top label that is not all digits.
-    if ((lastDot < 0 && macro.value.tailStart === 0) || !TOPLABEL.test(toplabel)) {
+    // Text after the last macro must end in "." toplabel (§12 domain-end): a dot, then a label
+    // that is not all digits.
+    if (lastDot < 0 || !TOPLABEL.test(toplabel)) {
       return fail(
         at,
         term,
@@ -271,7 +273,7 @@ function fail(
   term: string,
   message: string,
 ): { ok: false; error: SpfSyntaxError; errors: SpfSyntaxError[] } {
-  const shown = term.length > MAX_ERROR_TERM ? `${term.slice(0, MAX_ERROR_TERM)}…` : term;
+  const shown = term.length > MAX_ERROR_TERM ? `${term.slice(0, MAX_ERROR_TERM)}...` : term;
   const error = { position, term: shown, message };
   return { ok: false, error, errors: [error] };
 }
