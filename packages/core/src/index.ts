@@ -2,3 +2,4 @@ export * from './clock.js';
 export * from './dns/index.js';
 export * from './spf/index.js';
 export * from './authres/index.js';
+export * from './dkim/index.js';

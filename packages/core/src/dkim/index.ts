@@ -1,0 +1,3 @@
+export * from './tag-list.js';
+export * from './signature.js';
+export * from './key-record.js';
