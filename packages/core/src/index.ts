@@ -3,3 +3,4 @@ export * from './dns/index.js';
 export * from './spf/index.js';
 export * from './authres/index.js';
 export * from './dkim/index.js';
+export * from './message/index.js';
