@@ -1,5 +1,6 @@
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
+import type { Socket } from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import type { DecodedPacket, RecordType } from 'dns-packet';
 
@@ -80,4 +81,20 @@ export function decodeOrUndefined(message: Buffer): DecodedPacket | undefined {
 /** The RCODE in a response header (low four bits of the flags). */
 export function rcodeOf(packet: DecodedPacket): number {
   return (packet.flags ?? 0) & 0x0f;
+}
+
+/**
+ * Reads length-prefixed DNS messages (RFC 1035 §4.2.2) from a TCP socket, however the stream
+ * splits them, and calls `onMessage` for each one. Shared by every test server.
+ */
+export function readTcpMessages(socket: Socket, onMessage: (message: Buffer) => void): void {
+  let buffer = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    buffer = Buffer.concat([buffer, chunk]);
+    while (buffer.length >= 2 && buffer.length >= 2 + buffer.readUInt16BE(0)) {
+      const message = buffer.subarray(2, 2 + buffer.readUInt16BE(0));
+      buffer = buffer.subarray(2 + message.length);
+      onMessage(message);
+    }
+  });
 }

@@ -12,7 +12,7 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import type { DecodedPacket } from 'dns-packet';
-import { decodeOrUndefined, frame } from './dns-client.js';
+import { decodeOrUndefined, frame, readTcpMessages } from './dns-client.js';
 import { LOOPBACK, bindPair, closeServer } from './ports.js';
 
 export interface ProxyQuestion {
@@ -145,17 +145,11 @@ export async function startDroppingProxy(options: DroppingProxyOptions): Promise
     open.add(socket);
     socket.on('close', () => open.delete(socket));
     socket.on('error', () => socket.destroy());
-    let buffer = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      buffer = Buffer.concat([buffer, chunk]);
-      while (buffer.length >= 2 && buffer.length >= 2 + buffer.readUInt16BE(0)) {
-        const message = buffer.subarray(2, 2 + buffer.readUInt16BE(0));
-        buffer = buffer.subarray(2 + message.length);
-        stats.tcpQueries += 1;
-        void handle(message, 'tcp').then((reply) => {
-          if (reply && !socket.destroyed) socket.write(frame(reply));
-        });
-      }
+    readTcpMessages(socket, (message) => {
+      stats.tcpQueries += 1;
+      void handle(message, 'tcp').then((reply) => {
+        if (reply && !socket.destroyed) socket.write(frame(reply));
+      });
     });
   });
 

@@ -6,7 +6,7 @@ import type { RemoteInfo } from 'node:dgram';
 import type { Socket } from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import type { Answer, DecodedPacket } from 'dns-packet';
-import { decodeOrUndefined, frame } from './dns-client.js';
+import { decodeOrUndefined, frame, readTcpMessages } from './dns-client.js';
 import { LOOPBACK, bindPair, closeServer } from './ports.js';
 
 /** Given a query (undefined if it did not decode), the messages to send back, in order. */
@@ -41,15 +41,9 @@ export async function startFakeServer(options: FakeServerOptions): Promise<FakeS
     connections.add(socket);
     socket.on('close', () => connections.delete(socket));
     socket.on('error', () => socket.destroy());
-    let buffer = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      buffer = Buffer.concat([buffer, chunk]);
-      while (buffer.length >= 2 && buffer.length >= 2 + buffer.readUInt16BE(0)) {
-        const message = buffer.subarray(2, 2 + buffer.readUInt16BE(0));
-        buffer = buffer.subarray(2 + message.length);
-        received.tcp += 1;
-        for (const reply of options.tcp?.(decodeOrUndefined(message), message) ?? []) socket.write(frame(reply));
-      }
+    readTcpMessages(socket, (message) => {
+      received.tcp += 1;
+      for (const reply of options.tcp?.(decodeOrUndefined(message), message) ?? []) socket.write(frame(reply));
     });
   });
   return {
