@@ -4,3 +4,8 @@ export * from './key-record.js';
 export * from './canonicalize.js';
 export * from './body-canonicalizer.js';
 export * from './body-hash.js';
+export * from './crypto.js';
+export * from './key-fetch.js';
+export * from './header-hash.js';
+export * from './verify.js';
+export * from './sign.js';
