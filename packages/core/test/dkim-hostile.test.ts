@@ -133,3 +133,10 @@ test('many TXT records at the key name: a bounded number are parsed', async () =
   assert.equal(signatures[0]?.result, 'permerror');
   assert.match(signatures[0]?.reason ?? '', /and 7 other invalid record/);
 });
+
+test('a header block over the limit is a result naming the problem, not an exception', async () => {
+  const message = Buffer.from('X-Big: ' + 'a'.repeat(9 * 1024 * 1024) + '\r\n\r\nbody\r\n', 'latin1');
+  const result = await verify(message);
+  assert.deepEqual(result.signatures, []);
+  assert.match(result.unverifiable ?? '', /header/i);
+});

@@ -83,6 +83,8 @@ export interface DkimVerdict {
 
 export interface DkimVerification {
   readonly signatures: readonly DkimVerdict[];
+  /** Set when the message could not be examined at all (say, a header block over the size limit). */
+  readonly unverifiable?: string;
 }
 
 interface Pending {
@@ -284,9 +286,8 @@ export async function verifyDkim(
   options: DkimVerifyOptions,
 ): Promise<DkimVerification> {
   const split = message instanceof Uint8Array ? splitMessage(message) : message;
-  if (!split.ok) {
-    throw new RangeError(`message cannot be verified: ${split.message}`);
-  }
+  // Message content never throws: a message too large to split is a result too.
+  if (!split.ok) return { signatures: [], unverifiable: split.message };
   const verifier = new DkimVerifier(split.headers, options);
   verifier.push(split.body);
   return verifier.finish();
