@@ -1,1 +1,2 @@
 export * from './received-spf.js';
+export * from './authentication-results.js';
