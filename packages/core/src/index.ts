@@ -4,3 +4,4 @@ export * from './spf/index.js';
 export * from './authres/index.js';
 export * from './dkim/index.js';
 export * from './message/index.js';
+export * from './domain/index.js';
