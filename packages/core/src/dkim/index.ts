@@ -9,3 +9,4 @@ export * from './key-fetch.js';
 export * from './header-hash.js';
 export * from './verify.js';
 export * from './sign.js';
+export * from './keys.js';
