@@ -1,1 +1,2 @@
 export * from './dns/index.js';
+export * from './files/index.js';
