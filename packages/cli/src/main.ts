@@ -1,9 +1,23 @@
 #!/usr/bin/env node
-// The only file of mailward that reads argv and the environment, prints, and exits.
+// The only file of mailward that reads argv, stdin and the environment, prints, and exits.
+import { Buffer } from 'node:buffer';
 import { hostname } from 'node:os';
 import { runProgram } from './program.js';
 
-const result = await runProgram(process.argv.slice(2), { hostname: hostname() });
+/** Reads stdin whole, giving up (undefined) past maxBytes so a huge input cannot exhaust memory. */
+async function readStdin(maxBytes: number): Promise<Uint8Array | undefined> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > maxBytes) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+const result = await runProgram(process.argv.slice(2), { hostname: hostname(), readStdin });
 if (result.stdout) process.stdout.write(result.stdout);
+if (result.stdoutBytes) process.stdout.write(result.stdoutBytes);
 if (result.stderr) process.stderr.write(result.stderr);
 process.exitCode = result.exitCode;

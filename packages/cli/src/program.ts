@@ -2,8 +2,10 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import type { CommandResult } from './commands/result.js';
 import { spfCommand } from './commands/spf.js';
 import { setupResolver } from './resolver-setup.js';
+import type { DkimProgramEnvironment } from './dkim-program.js';
+import { registerDkimCommands } from './dkim-program.js';
 
-export interface ProgramEnvironment {
+export interface ProgramEnvironment extends DkimProgramEnvironment {
   /** Host name of this machine, used as the receiver in Received-SPF. */
   readonly hostname: string;
 }
@@ -18,7 +20,9 @@ export async function runProgram(argv: readonly string[], env: ProgramEnvironmen
   let stderr = '';
   const program = new Command()
     .name('mailward')
-    .description('Mail domain authentication toolkit: SPF (RFC 7208); DKIM, DMARC, audits and reports to come.')
+    .description(
+      'Mail domain authentication toolkit: SPF (RFC 7208), DKIM (RFC 6376, 8301, 8463); DMARC, audits and reports to come.',
+    )
     .version('0.1.0')
     .exitOverride()
     .configureOutput({ writeOut: (text) => (stdout += text), writeErr: (text) => (stderr += text) })
@@ -63,6 +67,10 @@ export async function runProgram(argv: readonly string[], env: ProgramEnvironmen
         { resolver: setup.resolver, clock: Date },
       );
     });
+
+  registerDkimCommands(program, env, (done) => {
+    result = done;
+  });
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

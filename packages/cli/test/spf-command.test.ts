@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { runProgram } from '../src/program.js';
 
 const fixture = fileURLToPath(new URL('../../../../docs/examples/zone.yaml', import.meta.url));
-const env = { hostname: 'mx.receiver.example' };
+const env = { hostname: 'mx.receiver.example', readStdin: () => Promise.resolve(new Uint8Array()) };
 
 test('spf --json gives the documented fields, the HELO check and Received-SPF', async () => {
   const out = await runProgram(

@@ -4,4 +4,14 @@ export interface CommandResult {
   readonly exitCode: 0 | 1 | 2;
   readonly stdout: string;
   readonly stderr: string;
+  /** Raw bytes for stdout (a signed message), written after `stdout`; never re-encoded. */
+  readonly stdoutBytes?: Uint8Array;
+}
+
+export function usageError(command: string, message: string): CommandResult {
+  return { exitCode: 2, stdout: '', stderr: `mailward ${command}: ${message}\n` };
+}
+
+export function runError(command: string, message: string): CommandResult {
+  return { exitCode: 1, stdout: '', stderr: `mailward ${command}: ${message}\n` };
 }

@@ -1,0 +1,81 @@
+import type { Clock, DkimKeyType } from '@mailward/core';
+import {
+  datedSelector,
+  dkimKeyRecord,
+  domainNameProblem,
+  generateDkimKey,
+  splitTxtValue,
+  zoneFileRecord,
+} from '@mailward/core';
+import type { KeyFileWrite } from '@mailward/adapters';
+import type { CommandResult } from './result.js';
+import { runError, usageError } from './result.js';
+
+export interface KeygenArgs {
+  readonly domain: string;
+  readonly selector?: string;
+  readonly type: string;
+  readonly bits: number;
+  /** Where to write the private key; default `<selector>.<domain>.pem` in the current directory. */
+  readonly out?: string;
+  readonly testing: boolean;
+  readonly json: boolean;
+}
+
+export interface KeygenDeps {
+  readonly clock: Clock;
+  readonly writeKeyFile: (path: string, pem: string) => Promise<KeyFileWrite>;
+}
+
+const SELECTOR = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*$/;
+
+/** `mailward keygen`: writes a new private key (0600, never over a file) and prints the record to publish. */
+export async function keygenCommand(args: KeygenArgs, deps: KeygenDeps): Promise<CommandResult> {
+  if (args.type !== 'rsa' && args.type !== 'ed25519')
+    return usageError('keygen', `--type ${args.type}: use rsa or ed25519`);
+  const type: DkimKeyType = args.type;
+  const domain = args.domain.toLowerCase().replace(/\.$/, '');
+  const problem = domainNameProblem(domain);
+  if (problem !== undefined) return usageError('keygen', `--domain ${JSON.stringify(args.domain)}: ${problem}`);
+  const selector = args.selector ?? datedSelector(type, deps.clock);
+  if (!SELECTOR.test(selector))
+    return usageError('keygen', `--selector ${JSON.stringify(selector)} is not a valid selector`);
+  let key;
+  try {
+    key = generateDkimKey(type, type === 'rsa' ? args.bits : 256);
+  } catch (error) {
+    if (error instanceof RangeError) return usageError('keygen', error.message);
+    throw error;
+  }
+  const path = args.out ?? `${selector}.${domain}.pem`;
+  const written = await deps.writeKeyFile(path, key.privateKeyPem);
+  if (!written.ok) return runError('keygen', written.reason);
+
+  const name = `${selector}._domainkey.${domain}`;
+  const value = dkimKeyRecord(key.publicKey, { testing: args.testing });
+  const strings = splitTxtValue(value);
+  if (args.json) {
+    const body = {
+      domain,
+      selector,
+      type,
+      bits: key.bits,
+      keyFile: path,
+      record: { name, type: 'TXT', value, strings },
+    };
+    return { exitCode: 0, stdout: `${JSON.stringify(body, null, 2)}\n`, stderr: '' };
+  }
+  const text = [
+    `Private key (${type === 'rsa' ? `RSA ${key.bits} bits` : 'Ed25519'}) written to ${path} (mode 0600). Keep it secret.`,
+    '',
+    `Publish this TXT record (${strings.length} string${strings.length === 1 ? '' : 's'} of at most 255 octets):`,
+    '',
+    zoneFileRecord(name, value),
+    '',
+    'Next steps:',
+    `  1. Publish the record, then check it:  mailward dkim key-check --domain ${domain} --selector ${selector} --key ${path}`,
+    `  2. Sign with it:  mailward dkim sign --key ${path} --domain ${domain} --selector ${selector} < message.eml`,
+    '  3. Keep the previous selector published for 7 days after switching, then revoke it (publish "v=DKIM1; p=").',
+  ];
+  return { exitCode: 0, stdout: `${text.join('\n')}\n`, stderr: '' };
+}
