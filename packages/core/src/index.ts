@@ -5,3 +5,4 @@ export * from './authres/index.js';
 export * from './dkim/index.js';
 export * from './message/index.js';
 export * from './domain/index.js';
+export * as arc from './arc/index.js';
