@@ -1,2 +1,3 @@
 export * from './headers.js';
 export * from './verify.js';
+export * from './seal.js';

@@ -1,0 +1,295 @@
+/**
+ * ARC sealing, RFC 8617 §5.1: add one ARC set (AAR, AMS, AS) for this hop. The caller validates
+ * the incoming chain first (verifyArc) and passes the result as `chainValidation`, together with the
+ * Authentication-Results payload of its own checks.
+ *
+ * Format: tags in alphabetical order, one space after each ";", folded only between tags and never
+ * inside a value. The AS signs the other fields in relaxed form, where folding between tags
+ * disappears but folding inside a value would not; this is also the format the ARC test suite
+ * standardizes on, so its expected signatures can be reproduced.
+ */
+import { Buffer } from 'node:buffer';
+import type { KeyObject } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import { domainNameProblem } from '../dns/name.js';
+import type { HeaderField } from '../message/header.js';
+import { headerValue } from '../message/header.js';
+import type { SplitMessage } from '../message/split.js';
+import { splitMessage } from '../message/split.js';
+import { BodyHasher } from '../dkim/body-hash.js';
+import { canonicalizeHeader, canonicalizeSignatureHeader } from '../dkim/canonicalize.js';
+import { dkimKeyTypeOfKeyObject, hashOf, keyTypeOf, signHeaderData } from '../dkim/crypto.js';
+import { canonicalSignedHeaders, HeaderIndex } from '../dkim/header-hash.js';
+import type { DkimAlgorithm, DkimCanonicalization } from '../dkim/signature.js';
+import type { ChainValidation } from './headers.js';
+import {
+  ARC_AUTHENTICATION_RESULTS,
+  ARC_MESSAGE_SIGNATURE,
+  ARC_SEAL,
+  instanceOf,
+  MAX_ARC_INSTANCE,
+} from './headers.js';
+
+/** Signed by the AMS when present: the DKIM list minus what §4.1.2 excludes (ARC and A-R fields). */
+export const DEFAULT_ARC_SIGNED_HEADERS: readonly string[] = [
+  'from',
+  'sender',
+  'reply-to',
+  'subject',
+  'date',
+  'message-id',
+  'to',
+  'cc',
+  'in-reply-to',
+  'references',
+  'mime-version',
+  'content-type',
+  'content-transfer-encoding',
+  'dkim-signature',
+  'list-id',
+  'list-unsubscribe',
+  'list-unsubscribe-post',
+];
+
+export interface ArcSealOptions {
+  readonly domain: string;
+  readonly selector: string;
+  readonly privateKey: KeyObject;
+  /** Default from the key: rsa-sha256 or ed25519-sha256. */
+  readonly algorithm?: DkimAlgorithm;
+  /** The AAR payload: "authserv-id; method=result ...; ..." (the Authentication-Results value of this hop). */
+  readonly authenticationResults: string;
+  /** The incoming chain's validation status (verifyArc's result). */
+  readonly chainValidation: ChainValidation;
+  /** AMS h=: names signed when present. Default DEFAULT_ARC_SIGNED_HEADERS. */
+  readonly headers?: readonly string[];
+  /** AMS c=. Default relaxed/relaxed. */
+  readonly canonicalization?: { readonly header: DkimCanonicalization; readonly body: DkimCanonicalization };
+  readonly clock: Clock;
+}
+
+export type ArcSealResult =
+  | {
+      readonly sealed: true;
+      readonly instance: number;
+      /** The three fields, each "Name: value\r\n", in the order to prepend: AS, AMS, AAR. */
+      readonly fields: {
+        readonly seal: string;
+        readonly messageSignature: string;
+        readonly authenticationResults: string;
+      };
+      /** The message with the set prepended. */
+      readonly message: Uint8Array;
+    }
+  | { readonly sealed: false; readonly reason: string };
+
+/** Seals a message. Settings errors (bad key, bad domain) throw RangeError; chain states are results. */
+export function sealArc(message: Uint8Array | SplitMessage, options: ArcSealOptions): ArcSealResult {
+  const split = message instanceof Uint8Array ? splitMessage(message) : message;
+  if (!split.ok) return { sealed: false, reason: `message cannot be sealed: ${split.message}` };
+  const algorithm = checkOptions(options);
+
+  const arcFields = split.headers.filter(isArcField);
+  let highest = 0;
+  for (const field of arcFields) {
+    const instance = instanceOf(field);
+    if (instance.ok) highest = Math.max(highest, instance.value);
+  }
+  // §5.1 step 2: a chain whose newest seal says cv=fail is not sealed again.
+  const newestSeal = arcFields.find(
+    (f) => f.lowerName === ARC_SEAL && instanceOf(f).ok && (instanceOf(f) as { value: number }).value === highest,
+  );
+  if (newestSeal !== undefined && /(^|;)[ \t\r\n]*cv[ \t\r\n]*=[ \t\r\n]*fail\b/i.test(headerValue(newestSeal))) {
+    return {
+      sealed: false,
+      reason: `the chain already failed (ARC-Seal ${highest} says cv=fail); it is not sealed again`,
+    };
+  }
+  const instance = highest + 1;
+  if (instance > MAX_ARC_INSTANCE) return { sealed: false, reason: `the chain already has ${MAX_ARC_INSTANCE} sets` };
+  const cv: ChainValidation = highest === 0 ? 'none' : options.chainValidation;
+  if (highest === 0 && options.chainValidation !== 'none') {
+    return {
+      sealed: false,
+      reason: `cv=${options.chainValidation} given, but the message has no ARC chain (cv must be none)`,
+    };
+  }
+  const now = Math.floor(options.clock.now() / 1000);
+
+  const aar = `ARC-Authentication-Results: i=${instance}; ${options.authenticationResults.trim()}`;
+  const aarField = asField(aar);
+  const index = new HeaderIndex([aarField, ...split.headers]);
+
+  // AMS (§4.1.2): like a DKIM-Signature over this message, AAR included in the header set.
+  const canonicalization = options.canonicalization ?? { header: 'relaxed', body: 'relaxed' };
+  const hasher = new BodyHasher({ canonicalization: canonicalization.body, algorithm: hashOf(algorithm) });
+  hasher.push(split.body);
+  const signedNames = (options.headers ?? DEFAULT_ARC_SIGNED_HEADERS)
+    .map((name) => name.toLowerCase())
+    .filter((name) => !isArcName(name) && name !== 'authentication-results')
+    .flatMap((name) => Array<string>(index.count(name)).fill(name));
+  const amsTags: [string, string][] = [
+    ['a', algorithm],
+    ['b', ''],
+    ['bh', hasher.finish().base64],
+    ['c', `${canonicalization.header}/${canonicalization.body}`],
+    ['d', options.domain],
+    ['h', signedNames.join(':')],
+    ['i', String(instance)],
+    ['s', options.selector],
+    ['t', String(now)],
+  ];
+  const amsUnsigned = formatFields('ARC-Message-Signature', amsTags);
+  const amsData =
+    canonicalSignedHeaders(index, signedNames, canonicalization.header) +
+    canonicalizeSignatureHeader(amsUnsigned, canonicalization.header);
+  const ams = withSignature(amsTags, 'ARC-Message-Signature', signHeaderData(algorithm, options.privateKey, amsData));
+
+  // AS (§5.1.1): every set in instance order, this one last with b= empty; only our own set when cv=fail (§5.1.2).
+  const sealTags: [string, string][] = [
+    ['a', algorithm],
+    ['b', ''],
+    ['cv', cv],
+    ['d', options.domain],
+    ['i', String(instance)],
+    ['s', options.selector],
+    ['t', String(now)],
+  ];
+  const sealUnsigned = formatFields('ARC-Seal', sealTags);
+  const parts: string[] = [];
+  if (cv !== 'fail') {
+    for (let i = 1; i < instance; i++) {
+      for (const name of [ARC_AUTHENTICATION_RESULTS, ARC_MESSAGE_SIGNATURE, ARC_SEAL]) {
+        const field = arcFields.find(
+          (f) => f.lowerName === name && instanceOf(f).ok && (instanceOf(f) as { value: number }).value === i,
+        );
+        if (field === undefined)
+          return { sealed: false, reason: `ARC set ${i} is incomplete; validate the chain (cv=fail) before sealing` };
+        parts.push(canonicalizeHeader(field, 'relaxed'));
+      }
+    }
+  }
+  parts.push(canonicalizeHeader(aarField, 'relaxed'), canonicalizeHeader(asField(ams), 'relaxed'));
+  parts.push(canonicalizeSignatureHeader(sealUnsigned, 'relaxed'));
+  const seal = withSignature(sealTags, 'ARC-Seal', signHeaderData(algorithm, options.privateKey, parts.join('')));
+
+  const fields = { seal: `${seal}\r\n`, messageSignature: `${ams}\r\n`, authenticationResults: `${aar}\r\n` };
+  const prefix = Buffer.from(fields.seal + fields.messageSignature + fields.authenticationResults, 'latin1');
+  return { sealed: true, instance, fields, message: Buffer.concat([prefix, split.bytes]) };
+}
+
+/**
+ * The Authentication-Results of one ADMD, consolidated into an AAR payload: every result of every
+ * Authentication-Results field with this authserv-id, in message order (the convention of the ARC
+ * test suite, README "AR Consolidation"). Undefined when there is none.
+ */
+export function consolidateAuthenticationResults(
+  headers: readonly HeaderField[],
+  authservId: string,
+): string | undefined {
+  const results: string[] = [];
+  const wanted = authservId.toLowerCase();
+  for (const field of headers) {
+    if (field.lowerName !== 'authentication-results') continue;
+    const pieces = splitTopLevel(headerValue(field));
+    const id = pieces[0]
+      ?.trim()
+      .split(/[ \t\r\n(]/)[0]
+      ?.toLowerCase();
+    if (id !== wanted) continue;
+    for (const piece of pieces.slice(1)) {
+      const text = piece.trim().replace(/\r?\n[ \t]+/g, ' ');
+      if (text !== '' && text.toLowerCase() !== 'none') results.push(text);
+    }
+  }
+  if (results.length === 0) return undefined;
+  return `${authservId}; ${results.join(';\r\n\t')}`;
+}
+
+/** Splits at ";" outside comments and quoted strings. */
+function splitTopLevel(value: string): string[] {
+  const pieces: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (c === '\\') i++;
+    else if (quoted) quoted = c !== '"';
+    else if (c === '"') quoted = true;
+    else if (c === '(') depth++;
+    else if (c === ')') depth = Math.max(0, depth - 1);
+    else if (c === ';' && depth === 0) {
+      pieces.push(value.slice(start, i));
+      start = i + 1;
+    }
+  }
+  pieces.push(value.slice(start));
+  return pieces;
+}
+
+function checkOptions(options: ArcSealOptions): DkimAlgorithm {
+  const problem = domainNameProblem(options.domain);
+  if (problem !== undefined) throw new RangeError(`domain ${JSON.stringify(options.domain)}: ${problem}`);
+  if (!/^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$/.test(options.selector)) {
+    throw new RangeError(`selector ${JSON.stringify(options.selector)} is not valid`);
+  }
+  const keyType = dkimKeyTypeOfKeyObject(options.privateKey);
+  if (options.privateKey.type !== 'private' || keyType === undefined)
+    throw new RangeError('the sealing key must be an RSA or Ed25519 private key');
+  const algorithm = options.algorithm ?? (keyType === 'ed25519' ? 'ed25519-sha256' : 'rsa-sha256');
+  if (algorithm === 'rsa-sha1') throw new RangeError('rsa-sha1 must not be used (RFC 8301 §3.1)');
+  if (keyTypeOf(algorithm) !== keyType)
+    throw new RangeError(`a=${algorithm} needs a ${keyTypeOf(algorithm)} key, not ${keyType}`);
+  if (/[\r\n]/.test(options.authenticationResults.replace(/\r\n[ \t]/g, ''))) {
+    throw new RangeError('the Authentication-Results payload has a line break that is not folding');
+  }
+  return algorithm;
+}
+
+function isArcName(lowerName: string): boolean {
+  return lowerName === ARC_SEAL || lowerName === ARC_MESSAGE_SIGNATURE || lowerName === ARC_AUTHENTICATION_RESULTS;
+}
+
+function isArcField(field: HeaderField): boolean {
+  return isArcName(field.lowerName);
+}
+
+/**
+ * "Name: t=v; t=v; ..." folded between tags, with b= alone on its line: the fold points then do
+ * not depend on the signature's length, so the field hashed with b= empty and the field written
+ * with b= filled in match byte for byte even under simple canonicalization.
+ */
+function formatFields(name: string, tags: readonly (readonly [string, string])[]): string {
+  const texts = tags.map(([tag, value], i) => `${tag}=${value}${i < tags.length - 1 ? ';' : ''}`);
+  const lines: string[] = [];
+  let line = `${name}:`;
+  for (const [i, [tag]] of tags.entries()) {
+    const text = texts[i] ?? '';
+    if (tag === 'b') {
+      lines.push(line);
+      lines.push(`\t${text}`);
+      line = '';
+    } else if (line === '') line = `\t${text}`;
+    else if (line.length + 1 + text.length > 78 && line.trim() !== `${name}:`) {
+      lines.push(line);
+      line = `\t${text}`;
+    } else line += ` ${text}`;
+  }
+  if (line !== '') lines.push(line);
+  return lines.join('\r\n');
+}
+
+function withSignature(tags: readonly (readonly [string, string])[], name: string, signature: Uint8Array): string {
+  const b = Buffer.from(signature).toString('base64');
+  return formatFields(
+    name,
+    tags.map(([tag, value]) => [tag, tag === 'b' ? b : value] as const),
+  );
+}
+
+/** A header field value as HeaderField, for the index and canonicalization. */
+function asField(raw: string): HeaderField {
+  const name = raw.slice(0, raw.indexOf(':'));
+  return { name, lowerName: name.toLowerCase(), raw, offset: -1 };
+}
