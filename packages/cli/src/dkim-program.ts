@@ -19,7 +19,7 @@ export interface DkimProgramEnvironment {
 
 type Done = (result: CommandResult) => void;
 
-interface DnsCliOptions {
+export interface DnsCliOptions {
   dns: string[];
   dnsFixture?: string;
   dnsTimeout?: number;
@@ -226,14 +226,14 @@ export function registerDkimCommands(program: Command, env: DkimProgramEnvironme
   });
 }
 
-function withDns(command: Command): Command {
+export function withDns(command: Command): Command {
   return command
     .option('--dns <host[:port]>', 'DNS server to ask (repeatable); default: the system resolv.conf', collect, [])
     .option('--dns-fixture <file>', 'answer DNS from a zone fixture file (YAML/JSON, see docs/dns-fixture.md)')
     .addOption(new Option('--dns-timeout <ms>', 'timeout of one DNS attempt').argParser(positiveInt));
 }
 
-function dnsOptions(options: DnsCliOptions): { dns: string[]; dnsFixture?: string; dnsTimeoutMs?: number } {
+export function dnsOptions(options: DnsCliOptions): { dns: string[]; dnsFixture?: string; dnsTimeoutMs?: number } {
   return {
     dns: options.dns,
     ...(options.dnsFixture === undefined ? {} : { dnsFixture: options.dnsFixture }),

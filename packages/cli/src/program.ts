@@ -4,6 +4,7 @@ import { spfCommand } from './commands/spf.js';
 import { setupResolver } from './resolver-setup.js';
 import type { DkimProgramEnvironment } from './dkim-program.js';
 import { registerDkimCommands } from './dkim-program.js';
+import { registerArcCommands } from './arc-program.js';
 
 export interface ProgramEnvironment extends DkimProgramEnvironment {
   /** Host name of this machine, used as the receiver in Received-SPF. */
@@ -21,7 +22,7 @@ export async function runProgram(argv: readonly string[], env: ProgramEnvironmen
   const program = new Command()
     .name('mailward')
     .description(
-      'Mail domain authentication toolkit: SPF (RFC 7208), DKIM (RFC 6376, 8301, 8463); DMARC, audits and reports to come.',
+      'Mail domain authentication toolkit: SPF (RFC 7208), DKIM (RFC 6376, 8301, 8463), ARC (RFC 8617); DMARC, audits and reports to come.',
     )
     .version('0.1.0')
     .exitOverride()
@@ -69,6 +70,9 @@ export async function runProgram(argv: readonly string[], env: ProgramEnvironmen
     });
 
   registerDkimCommands(program, env, (done) => {
+    result = done;
+  });
+  registerArcCommands(program, env, (done) => {
     result = done;
   });
 
