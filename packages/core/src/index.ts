@@ -6,3 +6,4 @@ export * from './dkim/index.js';
 export * from './message/index.js';
 export * from './domain/index.js';
 export * as arc from './arc/index.js';
+export * from './dmarc/index.js';
