@@ -1,1 +1,2 @@
 export * from './record.js';
+export * from './discover.js';
