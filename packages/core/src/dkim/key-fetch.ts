@@ -4,7 +4,7 @@
  */
 import type { LookupOptions, Resolver } from '../dns/types.js';
 import { domainNameProblem } from '../dns/name.js';
-import type { DkimKey } from './key-record.js';
+import type { DkimKey, KeyRecordResult } from './key-record.js';
 import { parseKeyRecord } from './key-record.js';
 
 export type KeyFetchResult =
@@ -19,6 +19,29 @@ export type KeyFetchResult =
 
 /** Most TXT records at one key name we parse; more is hostile or a broken zone. */
 const MAX_KEY_RECORDS = 8;
+
+/**
+ * Parsed key records by record text. Importing a public key into OpenSSL costs about 150 µs
+ * (more than verifying an RSA signature), and a receiver sees the same few hundred keys all day;
+ * DkimKey is immutable, so one parse serves every message. Bounded, oldest entry evicted first.
+ */
+const PARSED_KEYS = new Map<string, KeyRecordResult>();
+const MAX_PARSED_KEYS = 1024;
+/** Longer records are parsed every time rather than kept: a cache must not hold hostile input. */
+const MAX_CACHED_RECORD_LENGTH = 8192;
+
+function parseKeyRecordCached(text: string): KeyRecordResult {
+  if (text.length > MAX_CACHED_RECORD_LENGTH) return parseKeyRecord(text);
+  const cached = PARSED_KEYS.get(text);
+  if (cached !== undefined) return cached;
+  const parsed = parseKeyRecord(text);
+  if (PARSED_KEYS.size >= MAX_PARSED_KEYS) {
+    const oldest = PARSED_KEYS.keys().next().value;
+    if (oldest !== undefined) PARSED_KEYS.delete(oldest);
+  }
+  PARSED_KEYS.set(text, parsed);
+  return parsed;
+}
 
 export async function fetchDkimKey(
   resolver: Resolver,
@@ -49,7 +72,7 @@ export async function fetchDkimKey(
   const keys: DkimKey[] = [];
   const problems: string[] = [];
   for (const record of outcome.records.slice(0, MAX_KEY_RECORDS)) {
-    const parsed = parseKeyRecord(record.text);
+    const parsed = parseKeyRecordCached(record.text);
     if (!parsed.ok) problems.push(parsed.reason);
     else if (!parsed.key.usableForEmail) problems.push(`s=${parsed.key.services.join(':')} excludes email`);
     else keys.push(parsed.key);
