@@ -21,7 +21,6 @@ import { BodyHashSet } from './body-hash.js';
 import { dkimKeyTypeOfKeyObject, hashOf, keyTypeOf, signHeaderData } from './crypto.js';
 import { buildHeaderData, HeaderIndex } from './header-hash.js';
 import type { DkimAlgorithm, DkimCanonicalization } from './signature.js';
-import { parseSignature } from './signature.js';
 
 /** Signed when present (RFC 6376 §5.4.1's list, plus the MIME fields and RFC 8058's List-Unsubscribe-Post). */
 export const DEFAULT_SIGNED_HEADERS: readonly string[] = [
@@ -223,9 +222,6 @@ export class DkimSigner {
     const data = buildHeaderData(this.index, { headers: item.signedNames, headerCanon: item.headerCanon }, unsigned);
     const b = Buffer.from(signHeaderData(item.algorithm, spec.privateKey, data)).toString('base64');
     const field = `${appendFolded(unsigned, b)}\r\n`;
-    // A self-check that costs little and catches a formatting bug before it reaches the world.
-    const parsed = parseSignature(field.slice(field.indexOf(':') + 1));
-    if (!parsed.ok) throw new Error(`internal error: produced an invalid DKIM-Signature: ${parsed.reason}`);
     return { domain: spec.domain, selector: spec.selector, algorithm: item.algorithm, field };
   }
 }

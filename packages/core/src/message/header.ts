@@ -23,9 +23,13 @@ export interface MalformedHeaderLine {
   readonly text: string;
 }
 
-/** ASCII-only lower case: `toLowerCase` would also fold Latin-1 letters and so change bytes. */
+/** ASCII-only lower case: `toLowerCase` would also fold Latin-1 letters and so change bytes. On
+ * pure ASCII (nearly every field name) it changes exactly A-Z, so that fast path is taken. */
 export function asciiLower(text: string): string {
-  return /[A-Z]/.test(text) ? text.replace(/[A-Z]+/g, (upper) => upper.toLowerCase()) : text;
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) > 0x7f) return text.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
+  }
+  return text.toLowerCase();
 }
 
 /**
