@@ -118,6 +118,7 @@ interface Prepared {
 const FOLD_WIDTH = 78;
 const SELECTOR = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*$/;
 const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
+const DOMAIN = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
 
 /** Streaming signer for one message. Invalid specs (a bug in configuration) throw RangeError. */
 export class DkimSigner {
@@ -147,7 +148,10 @@ export class DkimSigner {
   }
 
   private prepare(spec: DkimSignerSpec): Prepared {
-    const domainIssue = domainNameProblem(spec.domain);
+    // d= is an RFC 5321 domain (§3.5): letters, digits and hyphens, as the verifier's parser demands.
+    const domainIssue = DOMAIN.test(spec.domain)
+      ? domainNameProblem(spec.domain)
+      : 'only letters, digits, "-" and "." are allowed';
     if (domainIssue !== undefined) throw new RangeError(`domain ${JSON.stringify(spec.domain)}: ${domainIssue}`);
     if (!SELECTOR.test(spec.selector))
       throw new RangeError(`selector ${JSON.stringify(spec.selector)} is not a valid selector`);
