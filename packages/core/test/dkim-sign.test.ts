@@ -123,6 +123,8 @@ test('configuration errors are refused with a clear message', () => {
     [{ selector: 'bad selector' }, /selector/],
     [{ identity: 'joe@elsewhere.example' }, /not example\.com or below it/],
     [{ identity: 'no-at-sign' }, /no "@"/],
+    [{ identity: 'joe smith@example.com' }, /dkim-quoted-printable/],
+    [{ identity: 'a;b@example.com' }, /dkim-quoted-printable/],
     [{ algorithm: 'rsa-sha256' }, /needs a rsa key, not ed25519/],
     [{ privateKey: ed.publicKey }, /private key/],
     [{ expiresInSeconds: -5 }, /positive integer/],

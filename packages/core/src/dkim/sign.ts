@@ -307,6 +307,14 @@ function appendFolded(unsigned: string, b: string): string {
 function checkIdentity(identity: string, domain: string): void {
   const at = identity.lastIndexOf('@');
   if (at < 0) throw new RangeError(`identity ${JSON.stringify(identity)} has no "@"`);
+  // §3.5 i= is dkim-quoted-printable: safe characters (no space, ";" or "=") or =XX escapes.
+  if (!/^(?:[\x21-\x3a\x3c\x3e-\x7e]|=[0-9A-F]{2})*$/.test(identity.slice(0, at))) {
+    throw new RangeError(
+      `identity ${JSON.stringify(identity)}: the local part must be dkim-quoted-printable (RFC 6376 §2.11)`,
+    );
+  }
+  if (!DOMAIN.test(identity.slice(at + 1)))
+    throw new RangeError(`identity ${JSON.stringify(identity)} has an invalid domain`);
   const identityDomain = identity.slice(at + 1).toLowerCase();
   const d = domain.toLowerCase().replace(/\.$/, '');
   if (identityDomain !== d && !identityDomain.endsWith(`.${d}`)) {
