@@ -1,2 +1,3 @@
 export * from './record.js';
 export * from './discover.js';
+export * from './evaluate.js';
