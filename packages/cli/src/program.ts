@@ -5,6 +5,7 @@ import { setupResolver } from './resolver-setup.js';
 import type { DkimProgramEnvironment } from './dkim-program.js';
 import { registerDkimCommands } from './dkim-program.js';
 import { registerArcCommands } from './arc-program.js';
+import { registerDmarcCommands } from './dmarc-program.js';
 
 export interface ProgramEnvironment extends DkimProgramEnvironment {
   /** Host name of this machine, used as the receiver in Received-SPF. */
@@ -73,6 +74,9 @@ export async function runProgram(argv: readonly string[], env: ProgramEnvironmen
     result = done;
   });
   registerArcCommands(program, env, (done) => {
+    result = done;
+  });
+  registerDmarcCommands(program, (done) => {
     result = done;
   });
 
