@@ -1,15 +1,23 @@
 /**
  * Streaming DKIM body canonicalization, RFC 6376 §3.4.3 (simple) and §3.4.4 (relaxed).
  *
- * A byte-level state machine whose state is carried across chunks (a CR that may start a CRLF,
- * a pending WSP run, a count of pending line breaks), so the output does not depend on where the
- * input is split. Cost is linear in the input whatever its shape: pending empty lines are a
- * counter, a WSP run is a flag, and output is copied into bounded batch buffers.
+ * A state machine whose state is carried across chunks (a CR that may start a CRLF, a pending WSP
+ * run, a count of pending line breaks), so the output does not depend on where the input is split.
+ * Cost is linear in the input whatever its shape: pending empty lines are a counter, a WSP run is a
+ * flag, and output is copied into bounded batch buffers.
+ *
+ * Two paths, same state machine:
+ * - a stretch with no WSP (all of a simple body; base64 and other WSP-free content in a relaxed
+ *   one, found with native indexOf scans) is handed to the sink as views of the input, in pieces
+ *   of at most BATCH_BYTES: only the CRLFs at its two ends need looking at;
+ * - elsewhere (prose) a byte loop copies into the batch buffer, turning WSP runs into one SP and
+ *   dropping WSP at line ends.
  *
  * Input is expected in network-normal form (CRLF line breaks, RFC 6376 §3.4 NOTE): a line break is
  * CRLF only. A bare CR or bare LF is an ordinary content octet; splitMessage() converts bare LF
  * before the body gets here.
  */
+import { Buffer } from 'node:buffer';
 import type { DkimCanonicalization } from './signature.js';
 
 const CR = 0x0d;
@@ -19,54 +27,24 @@ const HTAB = 0x09;
 
 export type BodySink = (bytes: Uint8Array) => void;
 
-/** Output batch size: large enough to amortize sink calls, small enough to bound memory. */
+/** Output batch size, and the largest view handed to the sink. */
 const BATCH_BYTES = 64 * 1024;
-
-/**
- * Collects output bytes and hands them to the sink in views of at most BATCH_BYTES. A view is
- * never written again after it is handed over (a full buffer is replaced, not reused), so a sink
- * may keep it.
- */
-class OutputBatch {
-  private buffer = new Uint8Array(BATCH_BYTES);
-  private start = 0;
-  private end = 0;
-
-  constructor(private readonly sink: BodySink) {}
-
-  byte(value: number): void {
-    if (this.end === BATCH_BYTES) this.renew();
-    this.buffer[this.end++] = value;
-  }
-
-  bytes(source: Uint8Array, from: number, to: number): void {
-    while (from < to) {
-      if (this.end === BATCH_BYTES) this.renew();
-      const count = Math.min(to - from, BATCH_BYTES - this.end);
-      this.buffer.set(source.subarray(from, from + count), this.end);
-      this.end += count;
-      from += count;
-    }
-  }
-
-  flush(): void {
-    if (this.end > this.start) {
-      this.sink(this.buffer.subarray(this.start, this.end));
-      this.start = this.end;
-    }
-  }
-
-  private renew(): void {
-    this.flush();
-    this.buffer = new Uint8Array(BATCH_BYTES);
-    this.start = 0;
-    this.end = 0;
-  }
-}
+/** A WSP-free stretch at least this long goes to the sink as a view; shorter ones are copied. */
+const VIEW_MIN = 512;
+/** Relaxed: the byte loop runs this far before the next indexOf scan for a long WSP-free stretch. */
+const LOOP_SPAN = 4096;
 
 export class BodyCanonicalizer {
   private readonly relaxed: boolean;
-  private readonly out: OutputBatch;
+  private readonly sink: BodySink;
+  /**
+   * Output batch: [start, end) is written and not yet handed over. A view handed to the sink is
+   * never written again (a full buffer is replaced, not reused), so a sink may keep it. Allocated
+   * on first use; uninitialized memory is never handed out (only written ranges are).
+   */
+  private buffer: Buffer | undefined;
+  private start = 0;
+  private end = 0;
   /** The last octet seen was a CR: a line break if the next one is LF, else content. */
   private pendingCr = false;
   /** Line breaks not yet written: written only once content follows, so trailing empty lines
@@ -81,39 +59,42 @@ export class BodyCanonicalizer {
 
   constructor(mode: DkimCanonicalization, sink: BodySink) {
     this.relaxed = mode === 'relaxed';
-    this.out = new OutputBatch(sink);
+    this.sink = sink;
   }
 
   push(chunk: Uint8Array): void {
     if (this.finished) throw new Error('BodyCanonicalizer: push() after finish()');
     const n = chunk.length;
     let i = 0;
-    while (i < n) {
-      const c = chunk[i]!;
-      if (this.pendingCr) {
-        this.pendingCr = false;
-        if (c === LF) {
-          this.lineBreak();
-          i++;
-          continue;
-        }
-        this.content();
-        this.out.byte(CR);
-      }
-      if (c === CR) {
-        this.pendingCr = true;
-        i++;
-      } else if (this.relaxed && (c === SP || c === HTAB)) {
-        this.pendingWsp = true;
-        i++;
+    if (this.pendingCr && n > 0) {
+      this.pendingCr = false;
+      if (chunk[0] === LF) {
+        this.lineBreak();
+        i = 1;
       } else {
-        const runEnd = this.relaxed ? relaxedRunEnd(chunk, i) : simpleRunEnd(chunk, i);
         this.content();
-        this.out.bytes(chunk, i, runEnd);
-        i = runEnd;
+        this.byte(CR);
       }
     }
-    this.out.flush();
+    if (!this.relaxed) {
+      if (i < n) this.plainStretch(chunk, i, n);
+    } else {
+      // Positions of the next SP and HTAB at or after i (n when there is none), rescanned once passed.
+      let nextSp = -1;
+      let nextTab = -1;
+      while (i < n) {
+        if (nextSp < i) nextSp = indexOrEnd(chunk, SP, i);
+        if (nextTab < i) nextTab = indexOrEnd(chunk, HTAB, i);
+        const wsp = Math.min(nextSp, nextTab);
+        if (wsp - i >= VIEW_MIN) {
+          this.plainStretch(chunk, i, wsp);
+          i = wsp;
+        } else {
+          i = this.relaxedLoop(chunk, i, Math.min(n, i + LOOP_SPAN));
+        }
+      }
+    }
+    this.flush();
   }
 
   finish(): void {
@@ -122,26 +103,139 @@ export class BodyCanonicalizer {
     if (this.pendingCr) {
       // A CR as the very last octet is content, not half a line break.
       this.content();
-      this.out.byte(CR);
+      this.byte(CR);
     }
     // Pending line breaks are the trailing empty lines: dropped. Pending WSP ends the last line:
     // dropped (relaxed). Then one CRLF ends the body, except that a relaxed empty body stays
     // empty (§3.4.4 b, and its null-input hash values); a simple empty body is CRLF (§3.4.3).
     if (!this.relaxed || this.wroteContent) {
-      this.out.byte(CR);
-      this.out.byte(LF);
+      this.byte(CR);
+      this.byte(LF);
     }
-    this.out.flush();
+    this.flush();
+  }
+
+  /**
+   * chunk[from, to) as content with no WSP to reduce (all of it in simple mode; relaxed calls it
+   * only for stretches without SP or HTAB). Every CRLF in it is a line break and every other octet
+   * content, so only the ends need care: CRLFs at the start become pending line breaks, CRLFs at
+   * the end stay pending (they may be trailing empty lines), and a CR as the chunk's last octet
+   * waits for the next chunk. The rest is written as it is.
+   */
+  private plainStretch(chunk: Uint8Array, from: number, to: number): void {
+    let p = from;
+    while (p + 1 < to && chunk[p] === CR && chunk[p + 1] === LF) {
+      this.lineBreak();
+      p += 2;
+    }
+    let e = to;
+    let trailingCr = false;
+    if (e === chunk.length && e > p && chunk[e - 1] === CR) {
+      trailingCr = true;
+      e--;
+    }
+    let trailingBreaks = 0;
+    while (e - 2 >= p && chunk[e - 2] === CR && chunk[e - 1] === LF) {
+      trailingBreaks++;
+      e -= 2;
+    }
+    if (e > p) {
+      this.content();
+      if (e - p >= VIEW_MIN) this.view(chunk, p, e);
+      else this.bytes(chunk, p, e);
+    }
+    // No content after them in this stretch: the line breaks wait (pendingWsp is already false).
+    if (trailingBreaks > 0) {
+      this.pendingWsp = false;
+      this.pendingLineBreaks += trailingBreaks;
+    }
+    if (trailingCr) this.pendingCr = true;
+  }
+
+  /**
+   * Relaxed byte loop over chunk[i, limit): content octets are copied straight into the batch,
+   * WSP runs and line breaks become pending state. May stop one octet past `limit` (a CRLF that
+   * straddles it). Returns the position reached.
+   */
+  private relaxedLoop(chunk: Uint8Array, from: number, limit: number): number {
+    const n = chunk.length;
+    let i = from;
+    // Room for one output octet per input octet, plus one for a SP carried in from before: a WSP
+    // run writes at most one SP and a line break one CRLF, each paid for by its own octets.
+    // State carried in (line breaks, or nothing written yet) goes through content(), after which
+    // room is reserved again.
+    let buffer = this.reserve(limit - i + 1);
+    let end = this.end;
+    let wsp = this.pendingWsp;
+    /** Line breaks seen in this loop and not yet written. */
+    let breaks = 0;
+    let slow = this.pendingLineBreaks > 0 || !this.wroteContent;
+    while (i < limit) {
+      const c = chunk[i]!;
+      if (c === CR) {
+        if (i + 1 >= n) {
+          // Last octet of the chunk: the next chunk says whether it is a line break.
+          this.pendingCr = true;
+          i++;
+          continue;
+        }
+        if (chunk[i + 1] === LF) {
+          wsp = false; // WSP at the end of a line is ignored (§3.4.4 a)
+          breaks++;
+          i += 2;
+          continue;
+        }
+        // A bare CR: content, below.
+      } else if (c === SP || c === HTAB) {
+        wsp = true;
+        i++;
+        continue;
+      }
+      // A content octet: first what is pending in front of it.
+      if (slow) {
+        this.pendingWsp = wsp;
+        this.pendingLineBreaks += breaks;
+        this.end = end;
+        this.content();
+        buffer = this.reserve(limit - i + 1);
+        end = this.end;
+        slow = false;
+        wsp = false;
+        breaks = 0;
+      } else {
+        for (; breaks > 0; breaks--) {
+          buffer[end++] = CR;
+          buffer[end++] = LF;
+        }
+        if (wsp) {
+          buffer[end++] = SP;
+          wsp = false;
+        }
+      }
+      buffer[end++] = c;
+      i++;
+      // The rest of the run of content octets.
+      while (i < limit) {
+        const d = chunk[i]!;
+        if (d <= SP && (d === SP || d === HTAB || d === CR)) break;
+        buffer[end++] = d;
+        i++;
+      }
+    }
+    this.pendingWsp = wsp;
+    this.pendingLineBreaks += breaks;
+    this.end = end;
+    return i;
   }
 
   /** Before a content octet: the line breaks and the WSP run in front of it become real. */
   private content(): void {
     for (; this.pendingLineBreaks > 0; this.pendingLineBreaks--) {
-      this.out.byte(CR);
-      this.out.byte(LF);
+      this.byte(CR);
+      this.byte(LF);
     }
     if (this.pendingWsp) {
-      this.out.byte(SP);
+      this.byte(SP);
       this.pendingWsp = false;
     }
     this.wroteContent = true;
@@ -151,21 +245,50 @@ export class BodyCanonicalizer {
     this.pendingWsp = false; // WSP at the end of a line is ignored (§3.4.4 a)
     this.pendingLineBreaks++;
   }
-}
 
-/** End of a run of octets that simple canonicalization copies as they are: up to the next CR. */
-function simpleRunEnd(chunk: Uint8Array, from: number): number {
-  const cr = chunk.indexOf(CR, from);
-  return cr < 0 ? chunk.length : cr;
-}
-
-/** End of a run of octets that relaxed canonicalization copies as they are: up to CR or WSP. */
-function relaxedRunEnd(chunk: Uint8Array, from: number): number {
-  let i = from + 1;
-  while (i < chunk.length) {
-    const c = chunk[i];
-    if (c === CR || c === SP || c === HTAB) break;
-    i++;
+  /** The batch buffer with room for `count` more octets (count ≤ BATCH_BYTES). */
+  private reserve(count: number): Buffer {
+    if (this.buffer === undefined || BATCH_BYTES - this.end < count) {
+      this.flush();
+      // Not zero-filled: only ranges written since are ever handed out.
+      this.buffer = Buffer.allocUnsafeSlow(BATCH_BYTES);
+      this.start = 0;
+      this.end = 0;
+    }
+    return this.buffer;
   }
-  return i;
+
+  private byte(value: number): void {
+    const buffer = this.reserve(1);
+    buffer[this.end++] = value;
+  }
+
+  private bytes(source: Uint8Array, from: number, to: number): void {
+    while (from < to) {
+      const count = Math.min(to - from, BATCH_BYTES);
+      const buffer = this.reserve(count);
+      buffer.set(source.subarray(from, from + count), this.end);
+      this.end += count;
+      from += count;
+    }
+  }
+
+  /** Hands source[from, to) to the sink as views (after what is batched), BATCH_BYTES at most each. */
+  private view(source: Uint8Array, from: number, to: number): void {
+    this.flush();
+    for (let p = from; p < to; p += BATCH_BYTES) this.sink(source.subarray(p, Math.min(to, p + BATCH_BYTES)));
+  }
+
+  private flush(): void {
+    if (this.buffer !== undefined && this.end > this.start) {
+      this.sink(this.buffer.subarray(this.start, this.end));
+      this.start = this.end;
+    }
+  }
+}
+
+/** Position of the first `value` at or after `from`, or the length when there is none. */
+function indexOrEnd(chunk: Uint8Array, value: number, from: number): number {
+  const at = Buffer.prototype.indexOf.call(chunk, value, from) as number;
+  return at < 0 ? chunk.length : at;
 }
