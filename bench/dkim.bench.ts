@@ -45,6 +45,7 @@ import type { DkimSignature, DkimVerifyOptions, HeaderField } from '@mailward/co
 import type { BenchKey, BenchMessage, BodyShape, KeyKind } from './src/dkim-messages.js';
 import { DOMAIN, keyZone, makeKeys, makeMessage } from './src/dkim-messages.js';
 import { nodeStyleResolver } from './src/mailauth-resolver.js';
+import { printTable } from './src/table.js';
 
 const ROUNDS = positiveInt(process.env.BENCH_ROUNDS, 5);
 const ROUND_MS = positiveInt(process.env.BENCH_ROUND_MS, 300);
@@ -217,9 +218,11 @@ async function mailauthSupports(key: BenchKey, context: Context): Promise<string
   }
 }
 
-/** Signed-header set of a DKIM-Signature (h= without repeats), for the report. */
+/** The fields a DKIM-Signature covers that the message has (h= without repeats and absent names). */
 function signedSet(message: Uint8Array): string {
-  const names = new Set(signatureField(message).signature.headers.map((name) => name.toLowerCase()));
+  const { signature, headers } = signatureField(message);
+  const present = new Set(headers.map((field) => field.lowerName));
+  const names = new Set(signature.headers.map((name) => name.toLowerCase()).filter((name) => present.has(name)));
   return [...names].sort().join(':');
 }
 
@@ -264,13 +267,14 @@ async function buildFixtures(
         headerNote =
           ward === auth
             ? `Both sign the same header fields: ${ward}`
-            : `Signed header fields differ:\n  mailward ${ward}\n  mailauth ${auth}`;
+            : `Signed header fields present in the message:\n  mailward ${ward}\n  mailauth ${auth}`;
       }
       fixtures.push({ key, message, wardSigned, authSigned, floor });
     }
   }
   printTable(rows);
-  if (headerNote !== '') console.log(`\n${headerNote} (mailward also oversigns absent names, which adds no data)`);
+  if (headerNote !== '')
+    console.log(`\n${headerNote}\n(mailward also lists absent names to oversign them, which adds no signed data)`);
   return { fixtures, ok };
 }
 
@@ -394,21 +398,6 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1
     ? (sorted[middle] ?? Number.NaN)
     : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-}
-
-/** Prints rows as aligned columns; the columns listed in `right` are right-aligned (numbers). */
-function printTable(rows: string[][], right: readonly number[] = []): void {
-  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
-  for (const row of rows) {
-    console.log(
-      row
-        .map((cell, column) =>
-          right.includes(column) ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0),
-        )
-        .join('  ')
-        .trimEnd(),
-    );
-  }
 }
 
 const fmtRate = (value: number | undefined): string =>

@@ -19,6 +19,7 @@ import type { SpfOptions } from '@mailward/core';
 import type { Check } from './src/zone.js';
 import { CHECKS, ZONE } from './src/zone.js';
 import { nodeStyleResolver } from './src/mailauth-resolver.js';
+import { printTable } from './src/table.js';
 
 const ROUNDS = positiveInt(process.env.BENCH_ROUNDS, 12);
 const ROUND_MS = positiveInt(process.env.BENCH_ROUND_MS, 1000);
@@ -120,21 +121,6 @@ async function runFor(side: Side, checks: readonly Check[], ms: number): Promise
 }
 
 const perSecond = (run: Run): number => (run.evals * 1000) / run.ms;
-
-/** Prints rows as aligned columns; the columns listed in `right` are right-aligned (numbers). */
-function printTable(rows: string[][], right: readonly number[] = []): void {
-  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
-  for (const row of rows) {
-    console.log(
-      row
-        .map((cell, column) =>
-          right.includes(column) ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0),
-        )
-        .join('  ')
-        .trimEnd(),
-    );
-  }
-}
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -6,7 +6,7 @@ import { runError, usageError } from './commands/result.js';
 import { arcSealCommand } from './commands/arc-seal.js';
 import { arcVerifyCommand } from './commands/arc-verify.js';
 import type { DkimProgramEnvironment } from './dkim-program.js';
-import { dnsOptions, withDns } from './dkim-program.js';
+import { dnsOptions, headerList, withDns } from './dkim-program.js';
 import type { DnsCliOptions } from './dkim-program.js';
 import { readMessage } from './message-input.js';
 import { setupResolver } from './resolver-setup.js';
@@ -74,14 +74,7 @@ export function registerArcCommands(
             privateKey: key.key,
             authservId: options.authservId,
             ...(options.authResults === undefined ? {} : { authResults: options.authResults }),
-            ...(options.headers === undefined
-              ? {}
-              : {
-                  headers: options.headers
-                    .split(',')
-                    .map((h) => h.trim())
-                    .filter((h) => h !== ''),
-                }),
+            ...(options.headers === undefined ? {} : { headers: headerList(options.headers) }),
           },
           { resolver: setup.resolver, clock: Date },
         ),

@@ -180,14 +180,7 @@ export function registerDkimCommands(program: Command, env: DkimProgramEnvironme
               timestamp: options.timestamp,
               bodyLength: options.bodyLength,
               ...(options.algorithm === undefined ? {} : { algorithm: options.algorithm }),
-              ...(options.headers === undefined
-                ? {}
-                : {
-                    headers: options.headers
-                      .split(',')
-                      .map((h) => h.trim())
-                      .filter((h) => h !== ''),
-                  }),
+              ...(options.headers === undefined ? {} : { headers: headerList(options.headers) }),
               ...(options.identity === undefined ? {} : { identity: options.identity }),
               ...(options.expire === undefined ? {} : { expireSeconds: options.expire }),
             },
@@ -224,6 +217,14 @@ export function registerDkimCommands(program: Command, env: DkimProgramEnvironme
       ),
     );
   });
+}
+
+/** A comma-separated --headers value as a list of names. */
+export function headerList(text: string): string[] {
+  return text
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
 }
 
 export function withDns(command: Command): Command {
