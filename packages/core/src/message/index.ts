@@ -1,2 +1,3 @@
 export * from './header.js';
 export * from './split.js';
+export * from './author.js';
