@@ -7,3 +7,4 @@ export * from './message/index.js';
 export * from './domain/index.js';
 export * as arc from './arc/index.js';
 export * from './dmarc/index.js';
+export * from './authenticate.js';

@@ -1,0 +1,104 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Buffer } from 'node:buffer';
+import type { Authentication } from '../src/index.js';
+import { authenticate, parseAuthenticationResults, signDkim } from '../src/index.js';
+import { SAMPLE_MESSAGE, clockAt, ed25519Key, resolverFor } from './support/dkim-keys.js';
+
+const NOW = 1_800_000_000;
+const ed = ed25519Key();
+const ZONE = {
+  'football.example.com': [{ TXT: 'v=spf1 ip4:192.0.2.0/24 -all' }, { A: '192.0.2.1' }],
+  'ed._domainkey.football.example.com': [{ TXT: `v=DKIM1; k=ed25519; p=${ed.p}` }],
+  '_dmarc.example.com': [{ TXT: 'v=DMARC1; p=reject; rua=mailto:d@example.com' }],
+  'mx.football.example.com': [{ TXT: 'v=spf1 a -all' }, { A: '192.0.2.25' }],
+  'esp.example.net': [{ TXT: 'v=spf1 ip4:198.51.100.0/24 -all' }],
+};
+const options = { resolver: resolverFor(ZONE), clock: clockAt(NOW), authservId: 'mx.receiver.example' };
+const signed = signDkim(
+  Buffer.from(SAMPLE_MESSAGE),
+  [{ domain: 'football.example.com', selector: 'ed', privateKey: ed.privateKey }],
+  {
+    clock: clockAt(NOW),
+  },
+).message;
+
+async function run(
+  message: Uint8Array,
+  input: { ip: string; mailFrom: string; helo?: string },
+  extra = {},
+): Promise<Authentication> {
+  const result = await authenticate(message, input, { ...options, ...extra });
+  assert.ok(!('unverifiable' in result));
+  return result;
+}
+
+test('a signed message from an authorized IP: SPF, DKIM and DMARC pass; the A-R field round-trips', async () => {
+  const a = await run(signed, {
+    ip: '192.0.2.25',
+    mailFrom: 'joe@football.example.com',
+    helo: 'mx.football.example.com',
+  });
+  assert.equal(a.spf.mailFrom.result, 'pass');
+  assert.equal(a.spf.helo?.result, 'pass');
+  assert.equal(a.dkim.signatures[0]?.result, 'pass');
+  assert.equal(a.arc.result, 'none');
+  assert.deepEqual(
+    [a.dmarc.result, a.dmarc.disposition, a.dmarc.authorDomain],
+    ['pass', 'none', 'football.example.com'],
+  );
+  const field = a.headers.authenticationResults;
+  assert.match(field, /^Authentication-Results: mx\.receiver\.example;\r\n\t/);
+  const parsed = parseAuthenticationResults(field.slice(field.indexOf(':') + 1).replace(/\r\n$/, ''));
+  assert.ok(parsed.ok, parsed.ok ? '' : parsed.reason);
+  const byMethod = new Map(parsed.value.results.map((r) => [`${r.method}:${r.properties[0]?.property ?? ''}`, r]));
+  assert.equal(byMethod.get('dkim:d')?.result, 'pass');
+  assert.deepEqual(
+    byMethod.get('dkim:d')?.properties.map((p) => `${p.ptype}.${p.property}`),
+    ['header.d', 'header.s', 'header.b'],
+  );
+  assert.equal(byMethod.get('spf:mailfrom')?.properties[0]?.value, 'joe@football.example.com');
+  assert.equal(byMethod.get('spf:helo')?.result, 'pass');
+  assert.equal(byMethod.get('dmarc:from')?.properties[0]?.value, 'football.example.com');
+  assert.match(a.headers.receivedSpf, /^Received-SPF: pass\r\n\t\(mx\.receiver\.example: [^]*\r\n$/);
+});
+
+test('a spoof: unsigned, from an unauthorized IP: DMARC fails with disposition reject', async () => {
+  const a = await run(Buffer.from(SAMPLE_MESSAGE), { ip: '203.0.113.9', mailFrom: 'joe@football.example.com' });
+  assert.deepEqual([a.spf.mailFrom.result, a.dmarc.result, a.dmarc.disposition], ['fail', 'fail', 'reject']);
+  assert.match(
+    a.headers.authenticationResults.replace(/\r\n\t+/g, ' '),
+    /dmarc=fail \(p=reject dis=reject\) header\.from=football\.example\.com policy\.dmarc=reject/,
+  );
+});
+
+test('SPF pass for an unrelated envelope domain does not align; DKIM alone carries DMARC', async () => {
+  const a = await run(signed, { ip: '198.51.100.7', mailFrom: 'bounce@esp.example.net' });
+  assert.equal(a.spf.mailFrom.result, 'pass');
+  assert.equal(a.dmarc.result, 'pass');
+  assert.ok('spf' in a.dmarc && a.dmarc.spf?.aligned === false);
+});
+
+test('several From domains: exempt by default, the strictest failure on request', async () => {
+  const message = Buffer.from(
+    SAMPLE_MESSAGE.replace(
+      'From: Joe SixPack <joe@football.example.com>',
+      'From: joe@football.example.com, ann@example.org',
+    ),
+  );
+  const exempt = await run(message, { ip: '203.0.113.9', mailFrom: 'joe@football.example.com' });
+  assert.equal(exempt.dmarc.result, 'none');
+  assert.match(exempt.dmarc.reasons[0] ?? '', /several domains/);
+  const strict = await run(
+    message,
+    { ip: '203.0.113.9', mailFrom: 'joe@football.example.com' },
+    { multipleFromDomains: 'strictest' },
+  );
+  assert.deepEqual([strict.dmarc.result, strict.dmarc.disposition], ['fail', 'reject']);
+});
+
+test('a message that cannot be split is reported, not thrown', async () => {
+  const huge = Buffer.from(`X: ${'a'.repeat(9 * 1024 * 1024)}\r\n\r\n`);
+  const result = await authenticate(huge, { ip: '192.0.2.1', mailFrom: '', helo: 'x.example' }, options);
+  assert.ok('unverifiable' in result);
+});
