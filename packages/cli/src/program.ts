@@ -23,7 +23,7 @@ export async function runProgram(argv: readonly string[], env: ProgramEnvironmen
   const program = new Command()
     .name('mailward')
     .description(
-      'Mail domain authentication toolkit: SPF (RFC 7208), DKIM (RFC 6376, 8301, 8463), ARC (RFC 8617); DMARC, audits and reports to come.',
+      'Mail domain authentication toolkit: SPF (RFC 7208), DKIM (RFC 6376, 8301, 8463), ARC (RFC 8617), DMARC (RFC 9989, 7489); audits and reports to come.',
     )
     .version('0.1.0')
     .exitOverride()
@@ -76,7 +76,7 @@ export async function runProgram(argv: readonly string[], env: ProgramEnvironmen
   registerArcCommands(program, env, (done) => {
     result = done;
   });
-  registerDmarcCommands(program, (done) => {
+  registerDmarcCommands(program, env, (done) => {
     result = done;
   });
 
