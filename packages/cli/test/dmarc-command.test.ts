@@ -20,6 +20,15 @@ test('mailward dmarc explains the policy found by the tree walk (text and JSON)'
   assert.equal(body['pct'], 50);
   assert.deepEqual(body['rua'], ['mailto:dmarc-reports@example.com']);
   assert.equal(body.queries.length, 2);
+  assert.deepEqual(body['destinations'], [
+    {
+      tag: 'rua',
+      uri: 'mailto:dmarc-reports@example.com',
+      external: false,
+      authorized: null,
+      reason: "example.com is in the policy domain's organization",
+    },
+  ]);
 });
 
 test('mailward dmarc: no policy is exit 0; a bad --mode is exit 2', async () => {

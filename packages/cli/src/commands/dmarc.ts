@@ -1,5 +1,5 @@
-import type { DiscoveryMode, DmarcRecord, PolicyDiscovery, Resolver } from '@mailward/core';
-import { DmarcDns, discoverPolicy, requestedPolicy } from '@mailward/core';
+import type { DiscoveryMode, DmarcRecord, PolicyDiscovery, ReportDestination, Resolver } from '@mailward/core';
+import { DmarcDns, checkReportDestinations, discoverPolicy, requestedPolicy } from '@mailward/core';
 import type { CommandResult } from './result.js';
 
 export interface DmarcArgs {
@@ -13,13 +13,21 @@ export interface DmarcArgs {
  * what it asks for. Exit 0 when discovery ran (whether or not a policy exists), 1 on DNS failure.
  */
 export async function dmarcCommand(args: DmarcArgs, deps: { readonly resolver: Resolver }): Promise<CommandResult> {
-  const discovery = await discoverPolicy(new DmarcDns(deps.resolver), args.domain, args.mode);
+  const dns = new DmarcDns(deps.resolver);
+  const discovery = await discoverPolicy(dns, args.domain, args.mode);
+  const destinations =
+    discovery.kind === 'found'
+      ? await checkReportDestinations(discovery.record, discovery.policyDomain, {
+          resolver: deps.resolver,
+          mode: args.mode,
+          dns,
+        })
+      : [];
   const exitCode = discovery.kind === 'temperror' ? 1 : 0;
-  return {
-    exitCode,
-    stdout: args.json ? renderJson(discovery, args.mode) : renderText(discovery, args.mode),
-    stderr: '',
-  };
+  const stdout = args.json
+    ? renderJson(discovery, args.mode, destinations)
+    : renderText(discovery, args.mode, destinations);
+  return { exitCode, stdout, stderr: '' };
 }
 
 function explain(record: DmarcRecord): Record<string, unknown> {
@@ -42,7 +50,11 @@ function explain(record: DmarcRecord): Record<string, unknown> {
   };
 }
 
-function renderJson(discovery: PolicyDiscovery, mode: DiscoveryMode): string {
+function renderJson(
+  discovery: PolicyDiscovery,
+  mode: DiscoveryMode,
+  destinations: readonly ReportDestination[],
+): string {
   const body = {
     domain: discovery.authorDomain,
     mode,
@@ -55,6 +67,13 @@ function renderJson(discovery: PolicyDiscovery, mode: DiscoveryMode): string {
           ...explain(discovery.record),
         }
       : { reason: discovery.reason }),
+    destinations: destinations.map((d) => ({
+      tag: d.tag,
+      uri: d.uri,
+      external: d.external,
+      authorized: d.authorized ?? null,
+      reason: d.reason,
+    })),
     queries: discovery.steps.map((s) => ({
       name: s.name,
       outcome: s.result.kind,
@@ -64,7 +83,11 @@ function renderJson(discovery: PolicyDiscovery, mode: DiscoveryMode): string {
   return `${JSON.stringify(body, null, 2)}\n`;
 }
 
-function renderText(discovery: PolicyDiscovery, mode: DiscoveryMode): string {
+function renderText(
+  discovery: PolicyDiscovery,
+  mode: DiscoveryMode,
+  destinations: readonly ReportDestination[],
+): string {
   const lines: string[] = [];
   if (discovery.kind === 'found') {
     const r = discovery.record;
@@ -93,6 +116,11 @@ function renderText(discovery: PolicyDiscovery, mode: DiscoveryMode): string {
     );
     lines.push(`  aggregate reports: ${r.rua.map((u) => u.uri).join(', ') || 'none requested'}`);
     if (r.ruf.length > 0) lines.push(`  failure reports: ${r.ruf.map((u) => u.uri).join(', ')}`);
+    for (const d of destinations.filter((x) => x.external)) {
+      lines.push(
+        `  ${d.authorized === true ? 'ok' : d.authorized === false ? 'warning' : 'unknown'}: ${d.tag} ${d.uri}: ${d.reason}`,
+      );
+    }
     for (const p of r.problems) lines.push(`  ${p.severity}: ${p.message} (offset ${p.position})`);
   } else if (discovery.kind === 'none') {
     lines.push(
