@@ -23,6 +23,8 @@ interface SignedCommon {
   readonly signature: Uint8Array;
   readonly domain: string;
   readonly selector: string;
+  /** t=, seconds since the epoch, when present. */
+  readonly timestamp?: number;
   readonly field: HeaderField;
 }
 
@@ -33,6 +35,8 @@ export interface ArcMessageSignature extends SignedCommon {
   readonly headerCanon: DkimCanonicalization;
   readonly bodyCanon: DkimCanonicalization;
   readonly bodyLength?: number;
+  /** x=, when present: the AMS has DKIM-Signature semantics (§4.1.2), expiry included. */
+  readonly expiration?: number;
 }
 
 export interface ArcSeal extends SignedCommon {
@@ -51,6 +55,11 @@ export interface ArcAuthenticationResults {
 export type ArcParse<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
 
 const ALGORITHMS: ReadonlySet<string> = new Set(['rsa-sha256', 'rsa-sha1', 'ed25519-sha256']);
+// RFC 6376 §3.5 sig-t-tag / sig-x-tag: 1*12DIGIT.
+const TIME = /^[0-9]{1,12}$/;
+// d= is a domain name: LDH labels (RFC 6376 §3.5), "_" tolerated as DNS allows it, and non-ASCII
+// because §4.1.4 allows U-labels. Lengths are checked by domainNameProblem.
+const DOMAIN_CHARS = /^[A-Za-z0-9_.\u0080-\uffff-]+$/;
 const SELECTOR = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*$/;
 
 /** The i= of any ARC field, or a reason. Shared by all three kinds, so structure checks can run first. */
@@ -106,6 +115,12 @@ export function parseAms(field: HeaderField): ArcParse<ArcMessageSignature> {
   }
   const l = tags.get('l');
   if (l !== undefined && !/^[0-9]{1,15}$/.test(l)) return { ok: false, reason: `${field.name} has an invalid l=` };
+  const x = tags.get('x');
+  if (x !== undefined && !TIME.test(x)) return { ok: false, reason: `${field.name} has an invalid x=` };
+  // RFC 6376 §3.5: x= MUST be greater than t=; equal is let through as the DKIM parser does.
+  if (x !== undefined && base.timestamp !== undefined && Number(x) < base.timestamp) {
+    return { ok: false, reason: `${field.name} has x=${x} before t=${base.timestamp}` };
+  }
   return {
     ok: true,
     value: {
@@ -116,6 +131,7 @@ export function parseAms(field: HeaderField): ArcParse<ArcMessageSignature> {
       headerCanon,
       bodyCanon,
       ...(l !== undefined && { bodyLength: Number(l) }),
+      ...(x !== undefined && { expiration: Number(x) }),
     },
   };
 }
@@ -154,10 +170,13 @@ function parseCommon(
   const signature = decodeBase64String(tags.get('b') ?? '');
   if (!signature.ok || signature.bytes.length === 0) return { ok: false, reason: `${field.name} has an invalid b=` };
   const domain = tags.get('d') ?? '';
-  const problem = domainNameProblem(domain);
+  const problem = domainNameProblem(domain) ?? (DOMAIN_CHARS.test(domain) ? undefined : 'not a domain name');
   if (problem !== undefined) return { ok: false, reason: `${field.name} has an invalid d=: ${problem}` };
   const selector = tags.get('s') ?? '';
   if (!SELECTOR.test(selector)) return { ok: false, reason: `${field.name} has an invalid s=` };
+  // t= is optional in both fields, but when present it must be a number (RFC 6376 §3.5).
+  const t = tags.get('t');
+  if (t !== undefined && !TIME.test(t)) return { ok: false, reason: `${field.name} has an invalid t=` };
   return {
     ok: true,
     value: {
@@ -168,6 +187,7 @@ function parseCommon(
         signature: signature.bytes,
         domain,
         selector,
+        ...(t !== undefined && { timestamp: Number(t) }),
         field,
       },
     },

@@ -21,14 +21,9 @@ import { canonicalizeHeader, canonicalizeSignatureHeader } from '../dkim/canonic
 import { dkimKeyTypeOfKeyObject, hashOf, keyTypeOf, signHeaderData } from '../dkim/crypto.js';
 import { canonicalSignedHeaders, HeaderIndex } from '../dkim/header-hash.js';
 import type { DkimAlgorithm, DkimCanonicalization } from '../dkim/signature.js';
+import { arcKindOf, indexArcFields } from './chain.js';
 import type { ChainValidation } from './headers.js';
-import {
-  ARC_AUTHENTICATION_RESULTS,
-  ARC_MESSAGE_SIGNATURE,
-  ARC_SEAL,
-  instanceOf,
-  MAX_ARC_INSTANCE,
-} from './headers.js';
+import { MAX_ARC_INSTANCE } from './headers.js';
 
 /** Signed by the AMS when present: the DKIM list minus what §4.1.2 excludes (ARC and A-R fields). */
 export const DEFAULT_ARC_SIGNED_HEADERS: readonly string[] = [
@@ -89,30 +84,43 @@ export function sealArc(message: Uint8Array | SplitMessage, options: ArcSealOpti
   if (!split.ok) return { sealed: false, reason: `message cannot be sealed: ${split.message}` };
   const algorithm = checkOptions(options);
 
-  const arcFields = split.headers.filter(isArcField);
-  let highest = 0;
-  for (const field of arcFields) {
-    const instance = instanceOf(field);
-    if (instance.ok) highest = Math.max(highest, instance.value);
-  }
+  const chain = indexArcFields(split.headers);
+  const highest = chain.highest;
   // §5.1 step 2: a chain whose newest seal says cv=fail is not sealed again.
-  const newestSeal = arcFields.find(
-    (f) => f.lowerName === ARC_SEAL && instanceOf(f).ok && (instanceOf(f) as { value: number }).value === highest,
-  );
-  if (newestSeal !== undefined && /(^|;)[ \t\r\n]*cv[ \t\r\n]*=[ \t\r\n]*fail\b/i.test(headerValue(newestSeal))) {
+  const newestSeals = chain.byInstance.get(highest)?.seal ?? [];
+  if (newestSeals.some((field) => /(^|;)[ \t\r\n]*cv[ \t\r\n]*=[ \t\r\n]*fail\b/i.test(headerValue(field)))) {
     return {
       sealed: false,
       reason: `the chain already failed (ARC-Seal ${highest} says cv=fail); it is not sealed again`,
     };
   }
+  // §5.1 step 3: one more than the highest instance found.
   const instance = highest + 1;
   if (instance > MAX_ARC_INSTANCE) return { sealed: false, reason: `the chain already has ${MAX_ARC_INSTANCE} sets` };
-  const cv: ChainValidation = highest === 0 ? 'none' : options.chainValidation;
-  if (highest === 0 && options.chainValidation !== 'none') {
-    return {
-      sealed: false,
-      reason: `cv=${options.chainValidation} given, but the message has no ARC chain (cv must be none)`,
-    };
+  const cv = options.chainValidation;
+  // §4.4: none means "no chain arrived", so it is the only status without ARC fields and
+  // impossible with them; sealing otherwise would write a chain that §5.2 step 3C rejects.
+  if (chain.fields.length === 0 && cv !== 'none') {
+    return { sealed: false, reason: `cv=${cv} given, but the message has no ARC chain (cv must be none)` };
+  }
+  if (chain.fields.length > 0 && cv === 'none') {
+    return { sealed: false, reason: 'cv=none given, but the message has ARC fields (cv must be pass or fail)' };
+  }
+  if (cv === 'pass' && chain.unreadable > 0) {
+    return { sealed: false, reason: `cv=pass given, but an ARC field is unreadable: ${chain.firstProblem ?? ''}` };
+  }
+  // §5.1.1: the seal covers sets 1..N in order, AAR, AMS, AS; §5.1.2: a failed chain is sealed
+  // as if our set were the only one.
+  const prior: HeaderField[] = [];
+  for (let i = 1; cv !== 'fail' && i < instance; i++) {
+    const slot = chain.byInstance.get(i);
+    for (const kind of ['aar', 'ams', 'seal'] as const) {
+      const fields = slot?.[kind] ?? [];
+      if (fields.length !== 1) {
+        return { sealed: false, reason: `ARC set ${i} is not intact; validate the chain (cv=fail) before sealing` };
+      }
+      prior.push(fields[0]!);
+    }
   }
   const now = Math.floor(options.clock.now() / 1000);
 
@@ -157,18 +165,7 @@ export function sealArc(message: Uint8Array | SplitMessage, options: ArcSealOpti
   ];
   const sealUnsigned = formatFields('ARC-Seal', sealTags);
   const parts: string[] = [];
-  if (cv !== 'fail') {
-    for (let i = 1; i < instance; i++) {
-      for (const name of [ARC_AUTHENTICATION_RESULTS, ARC_MESSAGE_SIGNATURE, ARC_SEAL]) {
-        const field = arcFields.find(
-          (f) => f.lowerName === name && instanceOf(f).ok && (instanceOf(f) as { value: number }).value === i,
-        );
-        if (field === undefined)
-          return { sealed: false, reason: `ARC set ${i} is incomplete; validate the chain (cv=fail) before sealing` };
-        parts.push(canonicalizeHeader(field, 'relaxed'));
-      }
-    }
-  }
+  for (const field of prior) parts.push(canonicalizeHeader(field, 'relaxed'));
   parts.push(canonicalizeHeader(aarField, 'relaxed'), canonicalizeHeader(asField(ams), 'relaxed'));
   parts.push(canonicalizeSignatureHeader(sealUnsigned, 'relaxed'));
   const seal = withSignature(sealTags, 'ARC-Seal', signHeaderData(algorithm, options.privateKey, parts.join('')));
@@ -248,11 +245,7 @@ function checkOptions(options: ArcSealOptions): DkimAlgorithm {
 }
 
 function isArcName(lowerName: string): boolean {
-  return lowerName === ARC_SEAL || lowerName === ARC_MESSAGE_SIGNATURE || lowerName === ARC_AUTHENTICATION_RESULTS;
-}
-
-function isArcField(field: HeaderField): boolean {
-  return isArcName(field.lowerName);
+  return arcKindOf(lowerName) !== undefined;
 }
 
 /**

@@ -16,23 +16,23 @@ import { hashOf, keyTypeOf, verifyHeaderData } from '../dkim/crypto.js';
 import { buildHeaderData, HeaderIndex } from '../dkim/header-hash.js';
 import type { KeyFetchResult } from '../dkim/key-fetch.js';
 import { fetchDkimKey } from '../dkim/key-fetch.js';
-import { MIN_RSA_KEY_BITS } from '../dkim/verify.js';
-import type { ArcAuthenticationResults, ArcMessageSignature, ArcSeal, ChainValidation } from './headers.js';
-import {
-  ARC_AUTHENTICATION_RESULTS,
-  ARC_MESSAGE_SIGNATURE,
-  ARC_SEAL,
-  instanceOf,
-  MAX_ARC_INSTANCE,
-  parseAar,
-  parseAms,
-  parseSeal,
-} from './headers.js';
+import type { DkimKey } from '../dkim/key-record.js';
+import { DEFAULT_CLOCK_SKEW_SECONDS, MIN_RSA_KEY_BITS } from '../dkim/verify.js';
+import type { ArcChainStructure, ArcFieldIndex, ArcSet } from './chain.js';
+import { chainValidationProblem, collectArcSets, indexArcFields } from './chain.js';
+import type { ArcMessageSignature, ArcSeal, ChainValidation } from './headers.js';
+import { parseSeal } from './headers.js';
 
 export interface ArcVerifyOptions {
   readonly resolver: Resolver;
-  /** Not used by the rules (ARC has no x=); kept for symmetry with DKIM and future t= checks. */
+  /**
+   * Enables the time rules the AMS inherits from DKIM (§4.1.2): an AMS whose x= has passed fails,
+   * and an AMS or AS whose t= is more than `clockSkewSeconds` in the future fails. Without a clock
+   * no time rule is applied (core never reads the system clock).
+   */
   readonly clock?: Clock;
+  /** Default 300 s, as for DKIM. */
+  readonly clockSkewSeconds?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -61,40 +61,42 @@ export interface ArcVerification {
   readonly instances: number;
   /** §5.2 step 5: the oldest instance whose AMS (and every newer one) validates; 0 when all do. */
   readonly oldestPass?: number;
+  /** One entry per set, oldest first; empty when the chain's structure is broken. */
   readonly sets: readonly ArcSetResult[];
 }
 
-interface ArcSet {
-  readonly aar: ArcAuthenticationResults;
-  readonly ams: ArcMessageSignature;
-  readonly seal: ArcSeal;
-}
-
-type Structure =
-  | { readonly ok: true; readonly sets: readonly ArcSet[] }
-  | { readonly ok: false; readonly reason: string; readonly instances: number };
+type Early = { readonly result: ChainValidation; readonly reason: string; readonly instances: number };
 
 /** Streaming ARC validator for one message. */
 export class ArcVerifier {
   private readonly hashes = new BodyHashSet();
-  private readonly structure: Structure | undefined;
+  /** Set when the outcome is known from the header alone (§5.2 steps 1 to 3). */
+  private readonly early: Early | undefined;
+  private readonly sets: readonly ArcSet[] = [];
   private readonly bodyHashes = new Map<number, BodyHashHandle>();
   private readonly keys = new Map<string, Promise<KeyFetchResult>>();
   private readonly index: HeaderIndex;
+  private readonly now: number | undefined;
+  private readonly skew: number;
 
   constructor(
     headers: readonly HeaderField[],
     private readonly options: ArcVerifyOptions,
   ) {
+    this.skew = options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
+    if (!(this.skew >= 0)) throw new RangeError(`invalid clockSkewSeconds ${options.clockSkewSeconds}`);
+    this.now = options.clock === undefined ? undefined : Math.floor(options.clock.now() / 1000);
     this.index = new HeaderIndex(headers);
-    const arcFields = headers.filter(
-      (f) =>
-        f.lowerName === ARC_SEAL || f.lowerName === ARC_MESSAGE_SIGNATURE || f.lowerName === ARC_AUTHENTICATION_RESULTS,
-    );
-    if (arcFields.length === 0) return;
-    this.structure = collectSets(arcFields);
-    if (!this.structure.ok) return;
-    for (const set of this.structure.sets) {
+    const arcFields = indexArcFields(headers);
+    const early = earlyOutcome(arcFields);
+    if (!early.ok) {
+      this.early = early.outcome;
+      return;
+    }
+    this.sets = early.sets;
+    // §5.2 steps 4 to 6 need every AMS body hash and every key: request them all now, so the
+    // lookups run while the body streams in.
+    for (const set of this.sets) {
       const { ams } = set;
       this.bodyHashes.set(
         ams.instance,
@@ -115,10 +117,8 @@ export class ArcVerifier {
 
   async finish(): Promise<ArcVerification> {
     this.hashes.finish();
-    const structure = this.structure;
-    if (structure === undefined) return { result: 'none', reason: 'no ARC header fields', instances: 0, sets: [] };
-    if (!structure.ok) return { result: 'fail', reason: structure.reason, instances: structure.instances, sets: [] };
-    const sets = structure.sets;
+    if (this.early !== undefined) return { ...this.early, sets: [] };
+    const sets = this.sets;
     const n = sets.length;
     const results = new Map<number, { messageSignature?: ArcSignatureCheck; seal?: ArcSignatureCheck }>();
     const record = (instance: number, part: 'messageSignature' | 'seal', check: ArcSignatureCheck): void => {
@@ -138,24 +138,13 @@ export class ArcVerifier {
       })),
     });
 
+    // Step 4: the newest AMS decides.
     const newest = sets[n - 1]!;
-    // §5.2 step 2: a chain the last sealer already declared failed stays failed.
-    if (newest.seal.chainValidation === 'fail') return done('fail', `the ARC-Seal of instance ${n} says cv=fail`);
-    // Step 3C.
-    for (const set of sets) {
-      const expected = set.seal.instance === 1 ? 'none' : 'pass';
-      if (set.seal.chainValidation !== expected) {
-        return done(
-          'fail',
-          `the ARC-Seal of instance ${set.seal.instance} has cv=${set.seal.chainValidation}, not ${expected}`,
-        );
-      }
-    }
-    // Step 4: the newest AMS.
     const newestAms = await this.checkAms(newest.ams);
     record(n, 'messageSignature', newestAms);
     if (!newestAms.ok) return done('fail', `ARC-Message-Signature ${n}: ${newestAms.reason}`);
-    // Step 5 (optional): oldest-pass.
+    // Step 5 (optional): oldest-pass. A failing older AMS is expected after a modifying hop and
+    // does not affect the chain's validity.
     let oldestPass = 0;
     for (let i = n - 1; i >= 1; i--) {
       const check = await this.checkAms(sets[i - 1]!.ams);
@@ -196,18 +185,28 @@ export class ArcVerifier {
   }
 
   private async checkAms(ams: ArcMessageSignature): Promise<ArcSignatureCheck> {
+    const time = this.timeProblem(ams);
+    if (time !== undefined) return { ok: false, reason: time };
     const body = this.bodyHashes.get(ams.instance)?.result();
     if (body === undefined) return { ok: false, reason: 'no body hash (internal error)' };
     if (ams.bodyLength !== undefined && ams.bodyLength > body.canonicalLength) {
       return { ok: false, reason: `l=${ams.bodyLength} is larger than the canonical body` };
     }
     if (!equalBytes(body.digest, ams.bodyHash)) return { ok: false, reason: 'body hash did not verify' };
+    // The AMS header hash is DKIM's (§4.1.2): h= taken bottom-up, the AMS itself last with b= emptied.
     const data = buildHeaderData(this.index, ams, ams.field);
     return this.verifyWithKey(ams, data);
   }
 
-  /** §5.1.1: the seal signs every ARC set up to its own, each as AAR, AMS, AS, relaxed. */
+  /**
+   * §5.1.1: the seal of instance k signs the sets 1..k in increasing order, each as AAR, AMS, AS,
+   * relaxed (§4.1.3), its own AS with b= emptied. Sets are known to be intact (cv checked), so the
+   * §5.1.2 "own set only" scope of a cv=fail seal never applies here.
+   */
   private async checkSeal(sets: readonly ArcSet[], instance: number): Promise<ArcSignatureCheck> {
+    const seal = sets[instance - 1]!.seal;
+    const time = this.timeProblem(seal);
+    if (time !== undefined) return { ok: false, reason: time };
     const parts: string[] = [];
     for (let i = 1; i <= instance; i++) {
       const set = sets[i - 1]!;
@@ -218,31 +217,37 @@ export class ArcVerifier {
           : canonicalizeHeader(set.seal.field, 'relaxed'),
       );
     }
-    return this.verifyWithKey(sets[instance - 1]!.seal, parts.join(''));
+    return this.verifyWithKey(seal, parts.join(''));
+  }
+
+  /** DKIM's time rules (RFC 6376 §3.5 t=, x=), applied only when a clock was given. */
+  private timeProblem(signed: ArcMessageSignature | ArcSeal): string | undefined {
+    if (this.now === undefined) return undefined;
+    if (signed.kind === 'ams' && signed.expiration !== undefined && signed.expiration < this.now) {
+      return `signature expired at x=${signed.expiration} (now ${this.now})`;
+    }
+    if (signed.timestamp !== undefined && signed.timestamp > this.now + this.skew) {
+      return `t=${signed.timestamp} is in the future (now ${this.now})`;
+    }
+    return undefined;
   }
 
   private async verifyWithKey(signed: ArcMessageSignature | ArcSeal, data: string): Promise<ArcSignatureCheck> {
-    // RFC 8301 §3.1 applies to ARC's DKIM-derived signatures too.
+    // RFC 8301 §3.1 applies to ARC's DKIM-derived signatures: rsa-sha1 never validates.
     if (signed.algorithm === 'rsa-sha1') return { ok: false, reason: 'rsa-sha1 is not acceptable (RFC 8301)' };
     const fetched = await this.key(signed.selector, signed.domain);
     if (fetched.kind !== 'keys') return { ok: false, reason: fetched.reason };
     let problem = 'signature did not verify';
     for (const key of fetched.keys) {
-      if (key.revoked || key.publicKey === undefined) {
-        problem = 'key revoked';
+      const unusable = keyProblem(signed, key);
+      if (unusable !== undefined) {
+        problem = unusable;
         continue;
       }
-      if (key.keyType !== keyTypeOf(signed.algorithm)) {
-        problem = `key type ${key.keyType} does not match a=${signed.algorithm}`;
-        continue;
-      }
-      if (key.keyType === 'rsa' && (key.bits ?? 0) < MIN_RSA_KEY_BITS) {
-        problem = `${key.bits}-bit RSA key is under ${MIN_RSA_KEY_BITS} bits (RFC 8301)`;
-        continue;
-      }
-      if (verifyHeaderData(signed.algorithm, key.publicKey, data, signed.signature)) {
+      if (verifyHeaderData(signed.algorithm, key.publicKey!, data, signed.signature)) {
         return { ok: true, reason: `verified with ${signed.selector}._domainkey.${signed.domain}` };
       }
+      problem = 'signature did not verify';
     }
     return { ok: false, reason: problem };
   }
@@ -261,48 +266,50 @@ export async function verifyArc(
   return verifier.finish();
 }
 
-/** §5.2 step 3A/3B: exactly one AAR, AMS and AS per instance, instances 1..N. */
-function collectSets(fields: readonly HeaderField[]): Structure {
-  const byInstance = new Map<number, { aar?: HeaderField[]; ams?: HeaderField[]; seal?: HeaderField[] }>();
-  let highest = 0;
-  for (const field of fields) {
-    const instance = instanceOf(field);
-    if (!instance.ok) return { ok: false, reason: instance.reason, instances: 0 };
-    highest = Math.max(highest, instance.value);
-    const slot = byInstance.get(instance.value) ?? {};
-    const kind = field.lowerName === ARC_SEAL ? 'seal' : field.lowerName === ARC_MESSAGE_SIGNATURE ? 'ams' : 'aar';
-    (slot[kind] ??= []).push(field);
-    byInstance.set(instance.value, slot);
+/** §5.2 steps 1 to 3, which need only the header fields. */
+function earlyOutcome(
+  index: ArcFieldIndex,
+): { readonly ok: true; readonly sets: readonly ArcSet[] } | { readonly ok: false; readonly outcome: Early } {
+  // Step 1.
+  if (index.fields.length === 0) {
+    return { ok: false, outcome: { result: 'none', reason: 'no ARC header fields', instances: 0 } };
   }
-  if (highest > MAX_ARC_INSTANCE)
-    return { ok: false, reason: `more than ${MAX_ARC_INSTANCE} ARC sets`, instances: highest };
-  const sets: ArcSet[] = [];
-  for (let i = 1; i <= highest; i++) {
-    const slot = byInstance.get(i);
-    if (slot === undefined)
-      return { ok: false, reason: `ARC set ${i} is missing (instances must run 1..${highest})`, instances: highest };
-    for (const [kind, name] of [
-      ['aar', 'ARC-Authentication-Results'],
-      ['ams', 'ARC-Message-Signature'],
-      ['seal', 'ARC-Seal'],
-    ] as const) {
-      const count = slot[kind]?.length ?? 0;
-      if (count !== 1) {
-        return {
-          ok: false,
-          reason: `ARC set ${i} has ${count === 0 ? 'no' : count} ${name} field${count === 1 ? '' : 's'}`,
-          instances: highest,
-        };
-      }
+  // Step 2, before the structure: a chain the newest sealer declared failed stays failed.
+  const newestSeals = index.byInstance.get(index.highest)?.seal ?? [];
+  if (newestSeals.length === 1) {
+    const newest = parseSeal(newestSeals[0]!);
+    if (newest.ok && newest.value.chainValidation === 'fail') {
+      const reason = `the ARC-Seal of instance ${index.highest} says cv=fail`;
+      return { ok: false, outcome: { result: 'fail', reason, instances: index.highest } };
     }
-    const aar = parseAar(slot.aar![0]!);
-    const ams = parseAms(slot.ams![0]!);
-    const seal = parseSeal(slot.seal![0]!);
-    for (const parsed of [aar, ams, seal])
-      if (!parsed.ok) return { ok: false, reason: parsed.reason, instances: highest };
-    if (aar.ok && ams.ok && seal.ok) sets.push({ aar: aar.value, ams: ams.value, seal: seal.value });
   }
-  return { ok: true, sets };
+  // Step 3A/3B.
+  const structure: ArcChainStructure = collectArcSets(index);
+  if (!structure.ok) {
+    return { ok: false, outcome: { result: 'fail', reason: structure.reason, instances: structure.instances } };
+  }
+  // Step 3C.
+  const problem = chainValidationProblem(structure.sets);
+  if (problem !== undefined) {
+    return { ok: false, outcome: { result: 'fail', reason: problem, instances: structure.sets.length } };
+  }
+  return { ok: true, sets: structure.sets };
+}
+
+/** DKIM's key checks (RFC 6376 §6.1.2 steps 5 to 8) and RFC 8301's minimum RSA size, for one record. */
+function keyProblem(signed: ArcMessageSignature | ArcSeal, key: DkimKey): string | undefined {
+  if (key.revoked || key.publicKey === undefined) return 'key revoked (empty p=)';
+  if (key.keyType !== keyTypeOf(signed.algorithm)) {
+    return `key type ${key.keyType} does not match a=${signed.algorithm}`;
+  }
+  const hash = hashOf(signed.algorithm);
+  if (key.hashAlgorithms !== undefined && !key.hashAlgorithms.includes(hash)) {
+    return `the key allows h=${key.hashAlgorithms.join(':')}, not ${hash}`;
+  }
+  if (key.keyType === 'rsa' && (key.bits ?? 0) < MIN_RSA_KEY_BITS) {
+    return `${key.bits}-bit RSA key is under ${MIN_RSA_KEY_BITS} bits (RFC 8301)`;
+  }
+  return undefined;
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
