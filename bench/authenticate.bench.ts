@@ -13,6 +13,7 @@ import type { DNSResolver } from 'mailauth';
 import { authenticate as mailauthAuthenticate } from 'mailauth';
 import { MemoryResolver, authenticate, parseZone, signDkim } from '@mailward/core';
 import { nodeStyleResolver } from './src/mailauth-resolver.js';
+import { median as medianOf } from './src/stats.js';
 import { printTable } from './src/table.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 8) || 8;
@@ -166,8 +167,7 @@ for (let round = 0; round < ROUNDS; round++) {
   authTotal += m * corpus.length;
   ratios.push(w2 / m);
 }
-ratios.sort((x, y) => x - y);
-const median = ratios[Math.floor(ratios.length / 2)] ?? 0;
+const median = medianOf(ratios);
 console.log('');
 console.log(
   `authenticate, messages/s: mailward ${(wardTotal / ROUNDS).toFixed(0)}, mailauth ${(authTotal / ROUNDS).toFixed(0)}`,

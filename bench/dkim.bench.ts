@@ -45,6 +45,7 @@ import type { DkimSignature, DkimVerifyOptions, HeaderField } from '@mailward/co
 import type { BenchKey, BenchMessage, BodyShape, KeyKind } from './src/dkim-messages.js';
 import { DOMAIN, keyZone, makeKeys, makeMessage } from './src/dkim-messages.js';
 import { nodeStyleResolver } from './src/mailauth-resolver.js';
+import { median } from './src/stats.js';
 import { printTable } from './src/table.js';
 
 const ROUNDS = positiveInt(process.env.BENCH_ROUNDS, 5);
@@ -390,14 +391,6 @@ async function measure(cell: Cell): Promise<CellResult> {
         ? undefined
         : (wardOverAuth ?? 0) >= MAILAUTH_GOAL,
   };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] ?? Number.NaN)
-    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
 
 const fmtRate = (value: number | undefined): string =>

@@ -19,6 +19,7 @@ import type { SpfOptions } from '@mailward/core';
 import type { Check } from './src/zone.js';
 import { CHECKS, ZONE } from './src/zone.js';
 import { nodeStyleResolver } from './src/mailauth-resolver.js';
+import { median } from './src/stats.js';
 import { printTable } from './src/table.js';
 
 const ROUNDS = positiveInt(process.env.BENCH_ROUNDS, 12);
@@ -121,14 +122,6 @@ async function runFor(side: Side, checks: readonly Check[], ms: number): Promise
 }
 
 const perSecond = (run: Run): number => (run.evals * 1000) / run.ms;
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] ?? Number.NaN)
-    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-}
 
 const fmt = (value: number): string => Math.round(value).toLocaleString('en-US');
 

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
-import { arc, MemoryResolver, parseZone } from '../src/index.js';
-import { loadArcSuite } from './support/arc-suite.js';
+import { arc } from '../src/index.js';
+import { loadArcSuite, scenarioResolver } from './support/arc-suite.js';
 
 const scenarios = loadArcSuite('arc-draft-validation-tests.yml');
 
@@ -58,11 +58,7 @@ test('ARC validation suite (arc-draft-validation-tests.yml)', async () => {
   let total = 0;
   const failures: string[] = [];
   for (const scenario of scenarios) {
-    const zone = parseZone(
-      Object.fromEntries(Object.entries(scenario.txtRecords).map(([name, value]) => [name, [{ TXT: value }]])),
-    );
-    assert.ok(zone.ok, zone.ok ? '' : zone.errors.join('; '));
-    const resolver = new MemoryResolver(zone.zone);
+    const resolver = scenarioResolver(scenario);
     for (const t of scenario.tests) {
       total++;
       const exception = EXCEPTIONS[t.name];

@@ -190,6 +190,17 @@ export type PolicyDiscovery =
       readonly steps: readonly WalkStep[];
     };
 
+function found(
+  authorDomain: string,
+  policyDomain: string,
+  record: DmarcRecord,
+  organizationalDomain: string,
+  source: 'author-domain' | 'organizational-domain' | 'public-suffix-domain',
+  steps: readonly WalkStep[],
+): PolicyDiscovery {
+  return { kind: 'found', authorDomain, policyDomain, record, organizationalDomain, source, steps };
+}
+
 /** §4.10.1 policy discovery for an author domain (or RFC 7489 §6.6.3 in that mode). */
 export async function discoverPolicy(
   dns: DmarcDns,
@@ -207,15 +218,7 @@ export async function discoverPolicy(
   if (mode === 'rfc7489') {
     const org = pslOrganizationalDomain(author) ?? author;
     if (own.kind === 'record') {
-      return {
-        kind: 'found',
-        authorDomain: author,
-        policyDomain: author,
-        record: own.record,
-        organizationalDomain: org,
-        source: 'author-domain',
-        steps: [firstStep],
-      };
+      return found(author, author, own.record, org, 'author-domain', [firstStep]);
     }
     if (org === author) return { kind: 'none', authorDomain: author, reason: own.reason, steps: [firstStep] };
     const orgLookup = await dns.lookup(org);
@@ -223,54 +226,22 @@ export async function discoverPolicy(
     if (orgLookup.kind === 'error') return { kind: 'temperror', authorDomain: author, reason: orgLookup.reason, steps };
     if (orgLookup.kind === 'none')
       return { kind: 'none', authorDomain: author, reason: `no DMARC record at ${author} or ${org}`, steps };
-    return {
-      kind: 'found',
-      authorDomain: author,
-      policyDomain: org,
-      record: orgLookup.record,
-      organizationalDomain: org,
-      source: 'organizational-domain',
-      steps,
-    };
+    return found(author, org, orgLookup.record, org, 'organizational-domain', steps);
   }
 
   // RFC 9989: walk the whole path (the author's own record included) for the organizational domain.
   const walk = await treeWalk(dns, author);
   const organizationalDomain = selectOrganizationalDomain(author, walk.found);
   if (own.kind === 'record') {
-    return {
-      kind: 'found',
-      authorDomain: author,
-      policyDomain: author,
-      record: own.record,
-      organizationalDomain,
-      source: 'author-domain',
-      steps: walk.steps,
-    };
+    return found(author, author, own.record, organizationalDomain, 'author-domain', walk.steps);
   }
   const atOrg = walk.found.find((f) => f.domain === organizationalDomain);
   if (atOrg !== undefined) {
-    return {
-      kind: 'found',
-      authorDomain: author,
-      policyDomain: atOrg.domain,
-      record: atOrg.record,
-      organizationalDomain,
-      source: 'organizational-domain',
-      steps: walk.steps,
-    };
+    return found(author, atOrg.domain, atOrg.record, organizationalDomain, 'organizational-domain', walk.steps);
   }
   const psd = walk.found.find((f) => f.record.psd === 'y');
   if (psd !== undefined) {
-    return {
-      kind: 'found',
-      authorDomain: author,
-      policyDomain: psd.domain,
-      record: psd.record,
-      organizationalDomain,
-      source: 'public-suffix-domain',
-      steps: walk.steps,
-    };
+    return found(author, psd.domain, psd.record, organizationalDomain, 'public-suffix-domain', walk.steps);
   }
   if (walk.error !== undefined)
     return { kind: 'temperror', authorDomain: author, reason: walk.error, steps: walk.steps };

@@ -1,6 +1,9 @@
 /** Reads the ValiMail ARC test suite (YAML, several scenarios per file) from the shared test data. */
 import { readFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
 import { parseAllDocuments } from 'yaml';
+import type { Resolver } from '../../src/index.js';
+import { MemoryResolver, parseZone } from '../../src/index.js';
 import { testdataPath } from './testdata.js';
 
 export interface ArcSuiteTest {
@@ -58,4 +61,13 @@ export function loadArcSuite(file: string): ArcScenario[] {
       ...(raw['privatekey'] !== undefined && { privateKey: String(raw['privatekey']) }),
     };
   });
+}
+
+/** A resolver serving a scenario's txt-records. */
+export function scenarioResolver(scenario: ArcScenario): Resolver {
+  const zone = parseZone(
+    Object.fromEntries(Object.entries(scenario.txtRecords).map(([name, value]) => [name, [{ TXT: value }]])),
+  );
+  assert.ok(zone.ok, zone.ok ? '' : zone.errors.join('; '));
+  return new MemoryResolver(zone.zone);
 }
