@@ -10,6 +10,7 @@ import { readMessage } from './message-input.js';
 import type { DnsCliOptions } from './dkim-program.js';
 import { dnsOptions, withDns } from './dkim-program.js';
 import { setupResolver } from './resolver-setup.js';
+import { readLocalPolicyFile } from '@mailward/adapters';
 
 export function registerDmarcCommands(
   program: Command,
@@ -31,6 +32,10 @@ export function registerDmarcCommands(
         new Option('--multiple-from <how>', 'a From with several domains: exempt (RFC 9989) or strictest')
           .choices(['exempt', 'strictest'])
           .default('exempt'),
+      )
+      .option(
+        '--local-policy <file>',
+        'YAML or JSON rules for DMARC failures: trusted forwarders, mailing lists, trusted ARC sealers, actions',
       ),
   ).action(
     async (
@@ -43,10 +48,14 @@ export function registerDmarcCommands(
         json: boolean;
         mode: 'rfc9989' | 'rfc7489';
         multipleFrom: 'exempt' | 'strictest';
+        localPolicy?: string;
       },
     ) => {
       const setup = await setupResolver(dnsOptions(options));
       if (!setup.ok) return done(setup.usage ? usageError('verify', setup.reason) : runError('verify', setup.reason));
+      const localPolicy =
+        options.localPolicy === undefined ? undefined : await readLocalPolicyFile(options.localPolicy);
+      if (localPolicy !== undefined && !localPolicy.ok) return done(usageError('verify', localPolicy.reason));
       const message = await readMessage(file, env.readStdin);
       if (!message.ok) return done(runError('verify', message.reason));
       done(
@@ -60,6 +69,7 @@ export function registerDmarcCommands(
             json: options.json,
             mode: options.mode,
             multipleFromDomains: options.multipleFrom,
+            ...(localPolicy === undefined ? {} : { localPolicy: localPolicy.policy }),
           },
           { resolver: setup.resolver, clock: Date },
         ),

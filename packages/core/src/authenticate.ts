@@ -15,8 +15,9 @@ import type { DkimVerification } from './dkim/verify.js';
 import { DkimVerifier } from './dkim/verify.js';
 import type { ArcVerification } from './arc/verify.js';
 import { ArcVerifier } from './arc/verify.js';
-import type { DiscoveryMode, DmarcEvaluation } from './dmarc/index.js';
-import { DmarcDns, evaluateDmarc } from './dmarc/index.js';
+import type { DiscoveryMode, DmarcEvaluation, LocalPolicy, PolicyOverride } from './dmarc/index.js';
+import { DmarcDns, applyLocalPolicy, evaluateDmarc } from './dmarc/index.js';
+import { listIds } from './message/list-id.js';
 import type { AuthResultEntry, AuthResultProperty } from './authres/authentication-results.js';
 import { formatAuthenticationResultsField } from './authres/authentication-results.js';
 import { formatReceivedSpf } from './authres/received-spf.js';
@@ -42,6 +43,11 @@ export interface AuthenticateOptions {
    * `strictest` (RFC 7489 §6.6.1's suggestion: evaluate each domain and keep the strictest failure).
    */
   readonly multipleFromDomains?: 'exempt' | 'strictest';
+  /**
+   * The receiver's own rules for DMARC failures (trusted forwarders, mailing lists, trusted ARC
+   * sealers, softer actions); see parseLocalPolicy. Without it `action` equals `disposition`.
+   */
+  readonly localPolicy?: LocalPolicy;
 }
 
 export type DmarcOutcome =
@@ -49,6 +55,8 @@ export type DmarcOutcome =
   | {
       readonly result: 'none';
       readonly disposition: 'none';
+      readonly action: 'none';
+      readonly overrides: readonly PolicyOverride[];
       readonly reasons: readonly string[];
       readonly authorDomain?: undefined;
     };
@@ -95,8 +103,16 @@ export async function authenticate(
       ...(s.selector !== undefined && { selector: s.selector }),
     }));
   const dns = new DmarcDns(options.resolver);
-  const evaluate = (domain: string): Promise<DmarcEvaluation> =>
-    evaluateDmarc(
+  const localPolicy = options.localPolicy;
+  const evidence = {
+    ip: input.ip,
+    spf: [mailFrom, ...(heloCheck === undefined ? [] : [heloCheck])],
+    dkim: dkimInput,
+    arc,
+    listIds: localPolicy === undefined ? [] : listIds(split.headers),
+  };
+  const evaluate = async (domain: string): Promise<DmarcEvaluation> => {
+    const evaluation = await evaluateDmarc(
       { authorDomain: domain, spf: { result: mailFrom.result, domain: mailFrom.domain }, dkim: dkimInput },
       {
         resolver: options.resolver,
@@ -105,22 +121,24 @@ export async function authenticate(
         ...(options.random === undefined ? {} : { random: options.random }),
       },
     );
+    return localPolicy === undefined ? evaluation : applyLocalPolicy(evaluation, evidence, localPolicy);
+  };
   let dmarc: DmarcOutcome;
+  const unchecked = { result: 'none', disposition: 'none', action: 'none', overrides: [] } as const;
   if (author.kind === 'invalid') {
-    dmarc = { result: 'none', disposition: 'none', reasons: [`no DMARC check: ${author.reason}`] };
+    dmarc = { ...unchecked, reasons: [`no DMARC check: ${author.reason}`] };
   } else if (author.kind === 'single') {
     dmarc = await evaluate(author.domain);
   } else if ((options.multipleFromDomains ?? 'exempt') === 'exempt') {
     dmarc = {
-      result: 'none',
-      disposition: 'none',
+      ...unchecked,
       reasons: [`From names several domains (${author.domains.join(', ')}): exempt from DMARC (RFC 9989 §5.3.1)`],
     };
   } else {
     // Bounded by authorDomains (at most 100 addresses); each walk is at most 8 queries, shared.
     const all = await Promise.all(author.domains.map(evaluate));
     const failing = all.filter((e) => e.result === 'fail');
-    const strictest = [...failing].sort((a, b) => (RANK[b.disposition] ?? 0) - (RANK[a.disposition] ?? 0))[0];
+    const strictest = [...failing].sort((a, b) => (RANK[b.action] ?? 0) - (RANK[a.action] ?? 0))[0];
     dmarc = strictest ?? all.find((e) => e.result === 'temperror') ?? all[0]!;
   }
 
@@ -191,7 +209,10 @@ function resultEntries(
     entries.push({
       method: 'dmarc',
       result: e.result,
-      ...(e.requested !== undefined && { comment: `p=${e.requested} dis=${e.disposition}` }),
+      // "dis=" is what this receiver does, as in the comments of the large providers.
+      ...(e.requested !== undefined && {
+        comment: `p=${e.requested} dis=${e.action}${e.overrides.map((o) => ` override=${o.type}`).join('')}`,
+      }),
       properties: [
         prop('header', 'from', e.authorDomain),
         ...(e.requested !== undefined ? [prop('policy', 'dmarc', e.disposition)] : []),

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import type { Authentication } from '../src/index.js';
-import { authenticate, parseAuthenticationResults, signDkim } from '../src/index.js';
+import { arc, authenticate, parseAuthenticationResults, parseLocalPolicy, signDkim } from '../src/index.js';
 import { SAMPLE_MESSAGE, clockAt, ed25519Key, resolverFor } from './support/dkim-keys.js';
 
 const NOW = 1_800_000_000;
@@ -13,6 +13,8 @@ const ZONE = {
   '_dmarc.example.com': [{ TXT: 'v=DMARC1; p=reject; rua=mailto:d@example.com' }],
   'mx.football.example.com': [{ TXT: 'v=spf1 a -all' }, { A: '192.0.2.25' }],
   'esp.example.net': [{ TXT: 'v=spf1 ip4:198.51.100.0/24 -all' }],
+  'lists.example.org': [{ TXT: 'v=spf1 ip4:198.18.0.0/24 -all' }],
+  'arc._domainkey.lists.example.org': [{ TXT: `v=DKIM1; k=ed25519; p=${ed.p}` }],
 };
 const options = { resolver: resolverFor(ZONE), clock: clockAt(NOW), authservId: 'mx.receiver.example' };
 const signed = signDkim(
@@ -101,4 +103,89 @@ test('a message that cannot be split is reported, not thrown', async () => {
   const huge = Buffer.from(`X: ${'a'.repeat(9 * 1024 * 1024)}\r\n\r\n`);
   const result = await authenticate(huge, { ip: '192.0.2.1', mailFrom: '', helo: 'x.example' }, options);
   assert.ok('unverifiable' in result);
+});
+
+/**
+ * A mailing list rewrites the Subject (breaking the author's signature), adds List-Id and seals an
+ * ARC set recording that DMARC passed on arrival. The receiver sees a DMARC failure; its local
+ * policy decides whether to trust the list.
+ */
+function throughMailingList(): Uint8Array {
+  const relayed = Buffer.from(
+    `List-Id: Developers <dev.lists.example.org>\r\n${Buffer.from(signed)
+      .toString('latin1')
+      .replace('Subject: Is dinner ready?', 'Subject: [dev] Is dinner ready?')}`,
+    'latin1',
+  );
+  const sealed = arc.sealArc(relayed, {
+    domain: 'lists.example.org',
+    selector: 'arc',
+    privateKey: ed.privateKey,
+    authenticationResults:
+      'lists.example.org; dkim=pass header.d=football.example.com; dmarc=pass header.from=football.example.com',
+    chainValidation: 'none',
+    clock: clockAt(NOW),
+  });
+  assert.ok(sealed.sealed, sealed.sealed ? '' : sealed.reason);
+  return sealed.message;
+}
+const fromList = { ip: '198.18.0.7', mailFrom: 'dev-bounces@lists.example.org' };
+
+function localPolicy(document: unknown) {
+  const parsed = parseLocalPolicy(document);
+  assert.ok(parsed.ok, parsed.ok ? '' : parsed.reason);
+  return parsed.policy;
+}
+
+test('mailing list mail without local policy: DMARC fails and the action is the disposition', async () => {
+  const a = await run(throughMailingList(), fromList);
+  assert.deepEqual(
+    [a.dkim.signatures[0]?.result, a.arc.result, a.dmarc.result, a.dmarc.disposition, a.dmarc.action],
+    ['fail', 'pass', 'fail', 'reject', 'reject'],
+  );
+  assert.deepEqual(a.dmarc.overrides, []);
+});
+
+test('a trusted ARC sealer overrides the failure: action none, reported as local_policy arc=pass', async () => {
+  const a = await run(throughMailingList(), fromList, {
+    localPolicy: localPolicy({ trustedArcSealers: ['lists.example.org'] }),
+  });
+  assert.deepEqual([a.dmarc.result, a.dmarc.disposition, a.dmarc.action], ['fail', 'reject', 'none']);
+  assert.deepEqual(a.dmarc.overrides, [
+    { type: 'local_policy', comment: 'arc=pass as[1].d=lists.example.org as[1].s=arc' },
+  ]);
+  assert.match(
+    a.headers.authenticationResults.replace(/\r\n\t+/g, ' '),
+    /dmarc=fail \(p=reject dis=none override=local_policy\) header\.from=football\.example\.com policy\.dmarc=reject/,
+  );
+});
+
+test('a known mailing list that authenticates by SPF overrides the failure as mailing_list', async () => {
+  const a = await run(throughMailingList(), fromList, {
+    localPolicy: localPolicy({ mailingLists: ['dev.lists.example.org'] }),
+  });
+  assert.equal(a.dmarc.action, 'none');
+  assert.deepEqual(
+    a.dmarc.overrides.map((o) => o.type),
+    ['mailing_list'],
+  );
+  // The same List-Id from an address the list's SPF does not authorize is not trusted.
+  const forged = await run(
+    throughMailingList(),
+    { ...fromList, ip: '203.0.113.9' },
+    {
+      localPolicy: localPolicy({ mailingLists: ['dev.lists.example.org'] }),
+    },
+  );
+  assert.equal(forged.dmarc.action, 'reject');
+});
+
+test('a site action table softens reject to quarantine for plain spoofs', async () => {
+  const a = await run(
+    Buffer.from(SAMPLE_MESSAGE),
+    { ip: '203.0.113.9', mailFrom: 'joe@football.example.com' },
+    { localPolicy: localPolicy({ actions: { reject: 'quarantine' } }) },
+  );
+  assert.deepEqual([a.dmarc.disposition, a.dmarc.action], ['reject', 'quarantine']);
+  assert.equal(a.dmarc.overrides[0]?.type, 'local_policy');
 });

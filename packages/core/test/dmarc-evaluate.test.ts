@@ -252,6 +252,14 @@ const CASES: Case[] = [
     disposition: 'reject',
   },
   {
+    name: 'RFC 7489 §6.3: t= is not an RFC 7489 tag, so t=y is ignored in that mode (reject stays reject)',
+    input: { authorDomain: 'testing.example', dkim: [] },
+    options: { mode: 'rfc7489' },
+    result: 'fail',
+    disposition: 'reject',
+    check: (e) => assert.deepEqual([e.testing, e.overrides], [false, []]),
+  },
+  {
     name: 'RFC 9989: pct is ignored (removed tag)',
     input: { authorDomain: 'pct.example', dkim: [] },
     options: { random: () => 0.99 },

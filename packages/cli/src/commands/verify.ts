@@ -1,4 +1,4 @@
-import type { Authentication, Clock, DiscoveryMode, Resolver } from '@mailward/core';
+import type { Authentication, Clock, DiscoveryMode, LocalPolicy, Resolver } from '@mailward/core';
 import { authenticate, parseClientIp } from '@mailward/core';
 import type { CommandResult } from './result.js';
 import { runError, usageError } from './result.js';
@@ -12,6 +12,7 @@ export interface VerifyArgs {
   readonly json: boolean;
   readonly mode: DiscoveryMode;
   readonly multipleFromDomains: 'exempt' | 'strictest';
+  readonly localPolicy?: LocalPolicy;
 }
 
 /**
@@ -36,6 +37,7 @@ export async function verifyCommand(
       authservId: args.authservId,
       dmarcMode: args.mode,
       multipleFromDomains: args.multipleFromDomains,
+      ...(args.localPolicy === undefined ? {} : { localPolicy: args.localPolicy }),
     },
   );
   if ('unverifiable' in result) return runError('verify', result.unverifiable);
@@ -62,6 +64,8 @@ function renderJson(a: Authentication): string {
     dmarc: {
       result: a.dmarc.result,
       disposition: a.dmarc.disposition,
+      action: a.dmarc.action,
+      overrides: a.dmarc.overrides,
       policyDomain: a.dmarc.authorDomain === undefined ? null : (a.dmarc.policyDomain ?? null),
       authorDomain: a.dmarc.authorDomain ?? null,
       policy: a.dmarc.authorDomain === undefined ? null : (a.dmarc.requested ?? null),
@@ -85,6 +89,7 @@ function renderText(a: Authentication): string {
   lines.push(
     `DMARC ${d.result}, disposition ${d.disposition}${d.authorDomain === undefined ? '' : ` (From domain ${d.authorDomain}${d.policyDomain === undefined ? '' : `, policy from _dmarc.${d.policyDomain}`})`}`,
   );
+  if (d.action !== d.disposition) lines.push(`      action ${d.action} (local policy)`);
   for (const reason of d.reasons) lines.push(`      ${reason}`);
   lines.push('', a.headers.authenticationResults.trimEnd(), a.headers.receivedSpf.trimEnd());
   return `${lines.join('\n')}\n`;

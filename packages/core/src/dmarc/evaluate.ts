@@ -10,6 +10,7 @@ import type { DiscoveryMode, PolicyDiscovery } from './discover.js';
 import { DmarcDns, discoverPolicy, organizationalDomainOf } from './discover.js';
 import type { DmarcAlignmentMode, DmarcRecord, DmarcRequest } from './record.js';
 import { requestedPolicy } from './record.js';
+import type { PolicyOverride } from './overrides.js';
 
 export type DmarcResult = 'pass' | 'fail' | 'none' | 'temperror' | 'permerror';
 
@@ -45,6 +46,16 @@ export interface DmarcEvaluation {
   readonly result: DmarcResult;
   /** The policy the domain owner requests for this message (none when DMARC passes or no policy applies). */
   readonly disposition: DmarcRequest;
+  /**
+   * What this receiver does: the disposition unless local policy (see applyLocalPolicy) says
+   * otherwise. evaluateDmarc alone always returns the disposition.
+   */
+  readonly action: DmarcRequest;
+  /**
+   * Why the applied policy differs from the published one, as the reasons of an aggregate report
+   * (RFC 9990 PolicyOverrideReason; sampled_out from RFC 7489 Appendix C).
+   */
+  readonly overrides: readonly PolicyOverride[];
   readonly authorDomain: string;
   readonly policyDomain?: string;
   readonly organizationalDomain?: string;
@@ -74,7 +85,14 @@ export async function evaluateDmarc(input: DmarcAuthInput, options: DmarcOptions
   const author = normalizeName(input.authorDomain);
   const discovery = await discoverPolicy(dns, author, mode);
   const reasons: string[] = [];
-  const base = { authorDomain: author, testing: false, dkim: [] as AlignmentCheck[], discovery };
+  const base = {
+    authorDomain: author,
+    testing: false,
+    dkim: [] as AlignmentCheck[],
+    discovery,
+    action: 'none' as const,
+    overrides: [],
+  };
 
   if (discovery.kind === 'temperror') {
     return {
@@ -150,7 +168,8 @@ export async function evaluateDmarc(input: DmarcAuthInput, options: DmarcOptions
     }
     if (!exists) reasons.push(`${author} does not exist (no A, AAAA or MX)`);
   }
-  const testing = record.testing;
+  // t= exists only in RFC 9989; RFC 7489 §6.3 ignores unknown tags.
+  const testing = mode === 'rfc9989' && record.testing;
   const evaluated = {
     authorDomain: author,
     policyDomain: discovery.policyDomain,
@@ -172,14 +191,18 @@ export async function evaluateDmarc(input: DmarcAuthInput, options: DmarcOptions
       ...evaluated,
       result: 'pass',
       disposition: 'none',
+      action: 'none',
+      overrides: [],
       reasons: [...reasons, `aligned pass: ${passing.join(', ')}`],
     };
   }
   reasons.push('no aligned SPF or DKIM pass');
   let disposition = policy;
+  const overrides: PolicyOverride[] = [];
   if (testing && disposition !== 'none') {
     disposition = weaken(disposition);
     reasons.push(`t=y: ${policy} is applied as ${disposition} (RFC 9989 §4.7)`);
+    overrides.push({ type: 'policy_test_mode', comment: `t=y: ${policy} applied as ${disposition}` });
   }
   let sampledIn: boolean | undefined;
   if (mode === 'rfc7489' && record.pct !== undefined && record.pct < 100 && disposition !== 'none') {
@@ -190,12 +213,15 @@ export async function evaluateDmarc(input: DmarcAuthInput, options: DmarcOptions
       reasons.push(
         `pct=${record.pct}: this message was sampled out, ${before} is applied as ${disposition} (RFC 7489 §6.6.4)`,
       );
+      overrides.push({ type: 'sampled_out', comment: `pct=${record.pct}: ${before} applied as ${disposition}` });
     }
   }
   return {
     ...evaluated,
     result: 'fail',
     disposition,
+    action: disposition,
+    overrides,
     ...(sampledIn !== undefined && { sampledIn }),
     reasons: [...reasons, `${policyTag}=${policy} from ${discovery.policyDomain}`],
   };
