@@ -15,11 +15,13 @@ import type { DkimVerification } from './dkim/verify.js';
 import { DkimVerifier } from './dkim/verify.js';
 import type { ArcVerification } from './arc/verify.js';
 import { ArcVerifier } from './arc/verify.js';
+import type { ArcSealOptions, ArcSealResult } from './arc/seal.js';
+import { sealArc } from './arc/seal.js';
 import type { DiscoveryMode, DmarcEvaluation, LocalPolicy, PolicyOverride } from './dmarc/index.js';
 import { DmarcDns, applyLocalPolicy, evaluateDmarc } from './dmarc/index.js';
 import { listIds } from './message/list-id.js';
 import type { AuthResultEntry, AuthResultProperty } from './authres/authentication-results.js';
-import { formatAuthenticationResultsField } from './authres/authentication-results.js';
+import { formatAuthenticationResults, formatAuthenticationResultsField } from './authres/authentication-results.js';
 import { formatReceivedSpf } from './authres/received-spf.js';
 
 export interface AuthenticateInput {
@@ -48,6 +50,11 @@ export interface AuthenticateOptions {
    * sealers, softer actions); see parseLocalPolicy. Without it `action` equals `disposition`.
    */
   readonly localPolicy?: LocalPolicy;
+  /**
+   * Seal an ARC set for this hop (RFC 8617 §5.1) with these key settings: the AAR is this
+   * receiver's Authentication-Results, cv= the verified chain's status. Off by default.
+   */
+  readonly arcSeal?: Pick<ArcSealOptions, 'domain' | 'selector' | 'privateKey' | 'algorithm' | 'headers'>;
 }
 
 export type DmarcOutcome =
@@ -69,6 +76,8 @@ export interface Authentication {
   readonly dmarc: DmarcOutcome;
   /** Header fields to prepend, each ending in CRLF. */
   readonly headers: { readonly authenticationResults: string; readonly receivedSpf: string };
+  /** With the arcSeal option: the new ARC set and the sealed message, or why none was added. */
+  readonly arcSeal?: ArcSealResult;
 }
 
 const RANK: Record<string, number> = { none: 0, quarantine: 1, reject: 2 };
@@ -148,10 +157,15 @@ export async function authenticate(
     ...(helo === undefined ? {} : { helo }),
     receiver: options.authservId,
   })}\r\n`;
-  const authenticationResults = formatAuthenticationResultsField({
+  const ownResults = {
     authservId: options.authservId,
     results: resultEntries(input, mailFrom, heloCheck, dkim, arc, dmarc),
-  });
+  };
+  const authenticationResults = formatAuthenticationResultsField(ownResults);
+  const arcSeal =
+    options.arcSeal === undefined
+      ? undefined
+      : sealOwnHop(split, options.arcSeal, formatAuthenticationResults(ownResults).trim(), arc, options.clock);
   return {
     spf: { mailFrom, ...(heloCheck === undefined ? {} : { helo: heloCheck }) },
     dkim,
@@ -159,7 +173,24 @@ export async function authenticate(
     author,
     dmarc,
     headers: { authenticationResults, receivedSpf },
+    ...(arcSeal !== undefined && { arcSeal }),
   };
+}
+
+function sealOwnHop(
+  split: SplitMessage,
+  key: NonNullable<AuthenticateOptions['arcSeal']>,
+  authenticationResults: string,
+  arc: ArcVerification,
+  clock: Clock,
+): ArcSealResult {
+  try {
+    return sealArc(split, { ...key, authenticationResults, chainValidation: arc.result, clock });
+  } catch (error) {
+    // sealArc throws RangeError for unusable settings (a key that does not fit the algorithm, a bad d=).
+    if (error instanceof RangeError) return { sealed: false, reason: error.message };
+    throw error;
+  }
 }
 
 function prop(ptype: string, property: string, value: string): AuthResultProperty {

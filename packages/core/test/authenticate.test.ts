@@ -189,3 +189,39 @@ test('a site action table softens reject to quarantine for plain spoofs', async 
   assert.deepEqual([a.dmarc.disposition, a.dmarc.action], ['reject', 'quarantine']);
   assert.equal(a.dmarc.overrides[0]?.type, 'local_policy');
 });
+
+test('arcSeal: the receiver seals its own hop, AAR = its Authentication-Results, cv = the verified chain', async () => {
+  const sealResolver = resolverFor({
+    ...ZONE,
+    'arc._domainkey.receiver.example': [{ TXT: `v=DKIM1; k=ed25519; p=${ed.p}` }],
+  });
+  const arcSeal = { domain: 'receiver.example', selector: 'arc', privateKey: ed.privateKey };
+  const first = await run(signed, { ip: '192.0.2.25', mailFrom: 'joe@football.example.com' }, { arcSeal });
+  assert.ok(first.arcSeal?.sealed, first.arcSeal?.sealed === false ? first.arcSeal.reason : 'no seal');
+  assert.equal(first.arcSeal.instance, 1);
+  assert.match(first.arcSeal.fields.authenticationResults, /^ARC-Authentication-Results: i=1; mx\.receiver\.example;/);
+  assert.match(first.arcSeal.fields.authenticationResults, /dmarc=pass/);
+  assert.match(first.arcSeal.fields.seal, /cv=none/);
+  const check = await arc.verifyArc(first.arcSeal.message, { resolver: sealResolver, clock: clockAt(NOW) });
+  assert.deepEqual([check.result, check.instances], ['pass', 1]);
+
+  // A chain that arrives valid is sealed with cv=pass as the next instance.
+  const second = await run(throughMailingList(), fromList, { arcSeal });
+  assert.ok(second.arcSeal?.sealed);
+  assert.equal(second.arcSeal.instance, 2);
+  assert.match(second.arcSeal.fields.seal, /cv=pass/);
+  const chain = await arc.verifyArc(second.arcSeal.message, { resolver: sealResolver, clock: clockAt(NOW) });
+  assert.deepEqual([chain.result, chain.instances], ['pass', 2]);
+});
+
+test('arcSeal with an unusable key setting is reported, not thrown', async () => {
+  const a = await run(
+    signed,
+    { ip: '192.0.2.25', mailFrom: 'joe@football.example.com' },
+    {
+      arcSeal: { domain: 'receiver.example', selector: 'arc', privateKey: ed.privateKey, algorithm: 'rsa-sha256' },
+    },
+  );
+  assert.equal(a.arcSeal?.sealed, false);
+  assert.match(a.arcSeal?.sealed === false ? a.arcSeal.reason : '', /rsa|key/i);
+});

@@ -137,3 +137,25 @@ test('RFC 7489 mode: the author domain, then the PSL organizational domain only'
   const unrelated = await discoverPolicy(dns, 'other.co.uk', 'rfc7489');
   assert.equal(unrelated.kind, 'none', 'no PSD policies in RFC 7489 mode');
 });
+
+test('§4.10: policy discovery from a 127-label name (253 octets) is bounded; a longer name is refused', async () => {
+  const resolver = resolverFor({ '_dmarc.e.c': [{ TXT: 'v=DMARC1; p=reject' }] });
+  const asked: string[] = [];
+  const counting: Resolver = {
+    lookup: <T extends RecordType>(name: string, type: T, options?: LookupOptions) => {
+      asked.push(name);
+      return resolver.lookup(name, type, options);
+    },
+  };
+  const deepest = Array.from({ length: 125 }, () => 'x').join('.') + '.e.c';
+  assert.equal(deepest.length, 253);
+  const policy = await discoverPolicy(new DmarcDns(counting), deepest);
+  assert.ok(asked.length <= 8, `queries: ${asked.length}`);
+  assert.equal(policy.kind, 'found', policy.kind === 'found' ? '' : policy.reason);
+  assert.equal(policy.kind === 'found' && policy.policyDomain, 'e.c');
+
+  const tooLong = Array.from({ length: 125 }, () => 'x').join('.') + '.example.com';
+  const refused = await discoverPolicy(new DmarcDns(counting), tooLong);
+  assert.equal(refused.kind, 'none');
+  assert.match(refused.kind === 'none' ? refused.reason : '', /not a domain name: domain name is 261 octets/);
+});
