@@ -1,1 +1,3 @@
-export {};
+export * from './model.js';
+export * from './parse/aggregate.js';
+export * from './parse/unpack.js';
