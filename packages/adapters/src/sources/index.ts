@@ -1,0 +1,3 @@
+export * from './files.js';
+export * from './mbox.js';
+export * from './maildir.js';

@@ -1,0 +1,102 @@
+/**
+ * The ports the ingest pipeline needs, implemented by adapters: where messages come from
+ * (ReportSource) and where reports go (ReportStore).
+ */
+import type { AggregateReport, FailureReport, TlsReport } from './model.js';
+
+/** One unit a source delivers: a file, or one message of a mailbox. */
+export interface SourceItem {
+  /** Stable name for logs and the quarantine, e.g. "maildir:/x/cur/123:2,S" or a file path. */
+  readonly name: string;
+  readonly bytes: Uint8Array;
+  /** Set when the source could not deliver the item whole (e.g. over its size limit): it is quarantined with this reason. */
+  readonly problem?: string;
+}
+
+export interface ReportSource {
+  /** Items not yet acknowledged, in order. */
+  items(): AsyncIterable<SourceItem>;
+  /** Called once the store has committed everything found in the item (or quarantined it). */
+  acknowledge(item: SourceItem, outcome: 'stored' | 'quarantined'): Promise<void>;
+}
+
+/** What one item turned into; saved together, in one transaction. */
+export type StoreEntry =
+  | { readonly kind: 'aggregate'; readonly report: AggregateReport }
+  | { readonly kind: 'failure'; readonly report: FailureReport }
+  | { readonly kind: 'tls'; readonly report: TlsReport }
+  | { readonly kind: 'quarantine'; readonly reason: string; readonly bytes: Uint8Array };
+
+export type SaveOutcome = 'stored' | 'duplicate';
+
+export interface SummaryFilter {
+  /** Policy domain (lower case). */
+  readonly domain?: string;
+  /** Reports whose range ends at or after this time (epoch seconds). */
+  readonly since?: number;
+}
+
+export interface Totals {
+  /** Aggregate reports stored (each counted once, as received). */
+  readonly reports: number;
+  readonly messages: number;
+  readonly dmarcPass: number;
+  readonly dmarcFail: number;
+  readonly dkimAligned: number;
+  readonly spfAligned: number;
+  readonly failureReports: number;
+  readonly tlsReports: number;
+  readonly quarantined: number;
+}
+
+/** Messages per source address and From domain, summed over the filtered reports. */
+export interface SourceRow {
+  readonly sourceIp: string;
+  readonly headerFrom: string;
+  readonly messages: number;
+  readonly dmarcPass: number;
+  readonly dkimAligned: number;
+  readonly spfAligned: number;
+  /** Messages per applied disposition. */
+  readonly quarantined: number;
+  readonly rejected: number;
+  /** A DKIM domain that passed for this source (the most frequent), for identifying the service. */
+  readonly dkimDomain?: string;
+  readonly reporters: number;
+}
+
+/** Per UTC day (epoch day number), with multi-day reports split by overlap. */
+export interface DayRow {
+  readonly day: number;
+  readonly messages: number;
+  readonly dmarcPass: number;
+}
+
+export interface StoredAggregateRow {
+  readonly reporter: string;
+  readonly reportId: string;
+  readonly policyDomain: string;
+  readonly begin: number;
+  readonly end: number;
+  readonly sourceIp: string;
+  readonly count: number;
+  readonly disposition: string;
+  readonly headerFrom: string;
+  readonly envelopeFrom: string | null;
+  readonly dkimAligned: boolean;
+  readonly spfAligned: boolean;
+  readonly dmarcPass: boolean;
+  readonly reporterDkim: string;
+  readonly reporterSpf: string;
+}
+
+export interface ReportStore {
+  /** Saves all entries of one item atomically; each aggregate/failure/TLS report is stored once. */
+  save(entries: readonly StoreEntry[], source: string): Promise<SaveOutcome[]>;
+  totals(filter: SummaryFilter): Promise<Totals>;
+  sources(filter: SummaryFilter, limit: number): Promise<SourceRow[]>;
+  days(filter: SummaryFilter): Promise<DayRow[]>;
+  /** Every stored aggregate record with its report's key, in a stable order (export). */
+  aggregateRows(filter: SummaryFilter): AsyncIterable<StoredAggregateRow>;
+  close(): Promise<void>;
+}
