@@ -39,7 +39,7 @@ export class MaildirSource implements ReportSource {
     }
   }
 
-  async acknowledge(item: SourceItem): Promise<void> {
+  async acknowledge(item: SourceItem, _outcome?: 'stored' | 'quarantined'): Promise<void> {
     const { folder, file } = item as MaildirItem;
     const base = file.includes(':2,') ? file.slice(0, file.indexOf(':2,')) : file;
     const flags = file.includes(':2,') ? file.slice(file.indexOf(':2,') + 3) : '';

@@ -66,7 +66,8 @@ export class SqliteReportStore implements ReportStore {
     return (this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number }).v;
   }
 
-  save(entries: readonly StoreEntry[], source: string): Promise<SaveOutcome[]> {
+  // async, so that a failed transaction (already rolled back) surfaces as a rejection.
+  async save(entries: readonly StoreEntry[], source: string): Promise<SaveOutcome[]> {
     const receivedAt = Math.floor(this.now() / 1000);
     const run = this.db.transaction((): SaveOutcome[] =>
       entries.map((entry) => {
@@ -82,7 +83,7 @@ export class SqliteReportStore implements ReportStore {
         }
       }),
     );
-    return Promise.resolve(run());
+    return run();
   }
 
   private saveAggregate(report: AggregateReport, source: string, receivedAt: number): SaveOutcome {
