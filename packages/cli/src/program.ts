@@ -6,6 +6,7 @@ import type { DkimProgramEnvironment } from './dkim-program.js';
 import { registerDkimCommands } from './dkim-program.js';
 import { registerArcCommands } from './arc-program.js';
 import { registerDmarcCommands } from './dmarc-program.js';
+import { registerReportsCommands } from './reports-program.js';
 
 export interface ProgramEnvironment extends DkimProgramEnvironment {
   /** Host name of this machine, used as the receiver in Received-SPF. */
@@ -77,6 +78,9 @@ export async function runProgram(argv: readonly string[], env: ProgramEnvironmen
     result = done;
   });
   registerDmarcCommands(program, env, (done) => {
+    result = done;
+  });
+  registerReportsCommands(program, (done) => {
     result = done;
   });
 

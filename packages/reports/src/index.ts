@@ -6,3 +6,6 @@ export * from './days.js';
 export * from './services.js';
 export * from './summary.js';
 export * from './demo.js';
+export * from './ingest.js';
+export * from './parse/smtp-tls.js';
+export * from './parse/failure-report.js';

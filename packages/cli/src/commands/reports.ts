@@ -1,0 +1,150 @@
+/**
+ * `mailward reports ingest|summary|export|demo`: thin wrappers over @mailward/reports with a store
+ * and sources from @mailward/adapters.
+ */
+import type { IngestCounts, ReportSource, ReportStore, StoredAggregateRow, SummaryFilter } from '@mailward/reports';
+import { demoReportFiles, ingest, summarize } from '@mailward/reports';
+import { FileSource, MaildirSource, MboxSource } from '@mailward/adapters';
+import { renderSummaryText } from '../render/report-summary.js';
+import type { CommandResult } from './result.js';
+import { runError, usageError } from './result.js';
+
+export function sourceFor(spec: string): { ok: true; source: ReportSource } | { ok: false; reason: string } {
+  if (spec.startsWith('mbox:')) return { ok: true, source: new MboxSource(spec.slice(5)) };
+  if (spec.startsWith('maildir:')) return { ok: true, source: new MaildirSource(spec.slice(8)) };
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) {
+    return { ok: false, reason: `${spec}: unsupported source (use a file or directory, mbox:FILE or maildir:DIR)` };
+  }
+  return { ok: true, source: new FileSource(spec) };
+}
+
+export interface IngestArgs {
+  readonly inputs: readonly string[];
+  readonly keepFailureBodies: boolean;
+  readonly json: boolean;
+}
+
+export async function ingestCommand(args: IngestArgs, store: ReportStore): Promise<CommandResult> {
+  const total: IngestCounts = { items: 0, aggregate: 0, failure: 0, tls: 0, duplicates: 0, quarantined: 0 };
+  const problems: string[] = [];
+  for (const input of args.inputs) {
+    const source = sourceFor(input);
+    if (!source.ok) return usageError('reports ingest', source.reason);
+    let result;
+    try {
+      result = await ingest(source.source, store, {
+        keepFailureBodies: args.keepFailureBodies,
+        onItem: (event) => {
+          if (event.outcome === 'quarantined' || event.outcome === 'partly-quarantined') {
+            if (problems.length < 50) problems.push(`${event.item}: ${event.detail}`);
+          }
+        },
+      });
+    } catch (error) {
+      return runError('reports ingest', `${input}: ${(error as Error).message}`);
+    }
+    for (const key of Object.keys(total) as (keyof IngestCounts)[]) total[key] += result.counts[key];
+    if (!result.ok) return { ...runError('reports ingest', result.reason), stdout: countsText(total, problems) };
+  }
+  return {
+    exitCode: 0,
+    stdout: args.json ? `${JSON.stringify(total, null, 2)}\n` : countsText(total, problems),
+    stderr: '',
+  };
+}
+
+function countsText(c: IngestCounts, problems: readonly string[]): string {
+  const lines = [
+    `Read ${c.items} item${c.items === 1 ? '' : 's'}: stored ${c.aggregate} aggregate, ${c.failure} failure and ${c.tls} SMTP TLS report${c.aggregate + c.failure + c.tls === 1 ? '' : 's'}; ${c.duplicates} already stored; ${c.quarantined} quarantined`,
+    ...problems.map((p) => `  ${p}`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export interface SummaryArgs {
+  readonly filter: SummaryFilter;
+  readonly json: boolean;
+}
+
+export async function summaryCommand(args: SummaryArgs, store: ReportStore): Promise<CommandResult> {
+  const summary = await summarize(store, args.filter);
+  return {
+    exitCode: 0,
+    stdout: args.json ? `${JSON.stringify(summary, null, 2)}\n` : renderSummaryText(summary),
+    stderr: '',
+  };
+}
+
+const EXPORT_COLUMNS: readonly (keyof StoredAggregateRow)[] = [
+  'reporter',
+  'reportId',
+  'policyDomain',
+  'begin',
+  'end',
+  'sourceIp',
+  'count',
+  'disposition',
+  'headerFrom',
+  'envelopeFrom',
+  'dkimAligned',
+  'spfAligned',
+  'dmarcPass',
+  'reporterDkim',
+  'reporterSpf',
+];
+
+export async function exportCommand(
+  args: { readonly filter: SummaryFilter; readonly format: 'csv' | 'json' },
+  store: ReportStore,
+): Promise<CommandResult> {
+  const out: string[] = [];
+  if (args.format === 'csv') out.push(EXPORT_COLUMNS.join(','));
+  for await (const row of store.aggregateRows(args.filter)) {
+    out.push(args.format === 'csv' ? EXPORT_COLUMNS.map((c) => csvField(row[c])).join(',') : JSON.stringify(row));
+  }
+  return { exitCode: 0, stdout: out.length === 0 ? '' : `${out.join('\n')}\n`, stderr: '' };
+}
+
+/**
+ * RFC 4180 quoting, plus a leading "'" on values a spreadsheet would run as a formula (=, +, -, @,
+ * tab, CR): report fields come from strangers (OWASP "CSV injection").
+ */
+export function csvField(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  let text = typeof value === 'boolean' ? (value ? 'true' : 'false') : String(value);
+  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export interface DemoArgs {
+  readonly directory: string;
+  readonly now: number;
+  readonly json: boolean;
+}
+
+/** Writes the demo reports to `directory` (through `writeFiles`), ingests them and prints the summary. */
+export async function demoCommand(
+  args: DemoArgs,
+  deps: {
+    readonly store: ReportStore;
+    readonly storeDescription: string;
+    readonly writeFiles: (directory: string, files: readonly { name: string; bytes: Uint8Array }[]) => Promise<void>;
+  },
+): Promise<CommandResult> {
+  const files = demoReportFiles(args.now);
+  await deps.writeFiles(args.directory, files);
+  const ingested = await ingestCommand({ inputs: [args.directory], keepFailureBodies: false, json: false }, deps.store);
+  if (ingested.exitCode !== 0) return ingested;
+  const summary = await summaryCommand({ filter: { domain: 'example.com' }, json: args.json }, deps.store);
+  const header = args.json
+    ? ''
+    : `Wrote ${files.length} demo report files to ${args.directory}; ingesting into ${deps.storeDescription}\n${ingested.stdout}\n`;
+  return { exitCode: 0, stdout: header + summary.stdout, stderr: '' };
+}
+
+/** "YYYY-MM-DD" or an ISO date-time → epoch seconds. */
+export function parseSince(text: string): number | undefined {
+  if (!/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text)) return undefined;
+  const ms = Date.parse(text.length === 10 ? `${text}T00:00:00Z` : text);
+  return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000);
+}

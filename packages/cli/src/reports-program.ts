@@ -1,0 +1,119 @@
+/** Wires `mailward reports ...` into commander; each action opens the store, runs, closes it. */
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import type { ReportStore } from '@mailward/reports';
+import type { CommandResult } from './commands/result.js';
+import { runError, usageError } from './commands/result.js';
+import { demoCommand, exportCommand, ingestCommand, parseSince, summaryCommand } from './commands/reports.js';
+import { DEFAULT_STORE, openStore } from './store-setup.js';
+
+async function withStore(
+  command: string,
+  spec: string,
+  run: (store: ReportStore, description: string) => Promise<CommandResult>,
+): Promise<CommandResult> {
+  const setup = openStore(spec);
+  if (!setup.ok) return setup.usage ? usageError(command, setup.reason) : runError(command, setup.reason);
+  try {
+    return await run(setup.store, setup.description);
+  } finally {
+    await setup.store.close();
+  }
+}
+
+function filterOf(command: string, options: { domain?: string; since?: string }) {
+  const since = options.since === undefined ? undefined : parseSince(options.since);
+  if (options.since !== undefined && since === undefined) {
+    return { error: usageError(command, `--since ${JSON.stringify(options.since)}: expected YYYY-MM-DD`) };
+  }
+  return {
+    filter: {
+      ...(options.domain === undefined ? {} : { domain: options.domain.toLowerCase() }),
+      ...(since === undefined ? {} : { since }),
+    },
+  };
+}
+
+export function registerReportsCommands(program: Command, done: (result: CommandResult) => void): void {
+  const reports = program
+    .command('reports')
+    .description('DMARC aggregate, failure and SMTP TLS reports: ingest, summarise, export');
+  const storeOption = () => new Option('--store <spec>', 'report store: sqlite:PATH').default(DEFAULT_STORE);
+
+  reports
+    .command('ingest')
+    .description('Read reports from files or directories (recursive), mbox:FILE or maildir:DIR and store them')
+    .argument('<inputs...>', 'file, directory, mbox:FILE or maildir:DIR')
+    .addOption(storeOption())
+    .option('--keep-failure-bodies', 'keep the body of messages in failure reports (default: headers only)', false)
+    .option('--json', 'print the counts as JSON', false)
+    .action(async (inputs: string[], options: { store: string; keepFailureBodies: boolean; json: boolean }) => {
+      done(
+        await withStore('reports ingest', options.store, (store) =>
+          ingestCommand({ inputs, keepFailureBodies: options.keepFailureBodies, json: options.json }, store),
+        ),
+      );
+    });
+
+  reports
+    .command('summary')
+    .description('Summarise stored aggregate reports: volume, pass rates, top sources, readiness for p=reject')
+    .addOption(storeOption())
+    .option('--domain <domain>', 'only reports for this policy domain')
+    .option('--since <date>', 'only reports ending on or after this date (YYYY-MM-DD)')
+    .option('--json', 'print JSON', false)
+    .action(async (options: { store: string; domain?: string; since?: string; json: boolean }) => {
+      const filter = filterOf('reports summary', options);
+      if ('error' in filter) return done(filter.error as CommandResult);
+      done(
+        await withStore('reports summary', options.store, (store) =>
+          summaryCommand({ filter: filter.filter, json: options.json }, store),
+        ),
+      );
+    });
+
+  reports
+    .command('export')
+    .description('Print every stored aggregate record with its report, as CSV or JSON lines')
+    .addOption(storeOption())
+    .addOption(new Option('--format <format>', 'csv or json').choices(['csv', 'json']).default('csv'))
+    .option('--domain <domain>', 'only reports for this policy domain')
+    .option('--since <date>', 'only reports ending on or after this date (YYYY-MM-DD)')
+    .action(async (options: { store: string; format: 'csv' | 'json'; domain?: string; since?: string }) => {
+      const filter = filterOf('reports export', options);
+      if ('error' in filter) return done(filter.error as CommandResult);
+      done(
+        await withStore('reports export', options.store, (store) =>
+          exportCommand({ filter: filter.filter, format: options.format }, store),
+        ),
+      );
+    });
+
+  reports
+    .command('demo')
+    .description('Generate a week of realistic demo reports for example.com, ingest them and print the summary')
+    .addOption(new Option('--store <spec>', 'report store: sqlite:PATH').default('sqlite:mailward-demo.db'))
+    .option('--dir <directory>', 'where to write the demo report files (default: a new temporary directory)')
+    .option('--json', 'print the summary as JSON', false)
+    .action(async (options: { store: string; dir?: string; json: boolean }) => {
+      const directory = options.dir ?? (await mkdtemp(join(tmpdir(), 'mailward-demo-')));
+      done(
+        await withStore('reports demo', options.store, (store, description) =>
+          demoCommand(
+            { directory, now: Math.floor(Date.now() / 1000), json: options.json },
+            {
+              store,
+              storeDescription: description,
+              writeFiles: async (dir, files) => {
+                await mkdir(dir, { recursive: true });
+                for (const file of files) await writeFile(join(dir, file.name), file.bytes);
+              },
+            },
+          ),
+        ),
+      );
+    });
+}
