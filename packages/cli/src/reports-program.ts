@@ -15,7 +15,7 @@ async function withStore(
   spec: string,
   run: (store: ReportStore, description: string) => Promise<CommandResult>,
 ): Promise<CommandResult> {
-  const setup = openStore(spec);
+  const setup = await openStore(spec);
   if (!setup.ok) return setup.usage ? usageError(command, setup.reason) : runError(command, setup.reason);
   try {
     return await run(setup.store, setup.description);
@@ -41,7 +41,8 @@ export function registerReportsCommands(program: Command, done: (result: Command
   const reports = program
     .command('reports')
     .description('DMARC aggregate, failure and SMTP TLS reports: ingest, summarise, export');
-  const storeOption = () => new Option('--store <spec>', 'report store: sqlite:PATH').default(DEFAULT_STORE);
+  const storeOption = () =>
+    new Option('--store <spec>', 'report store: sqlite:PATH or postgres://...[?schema=NAME]').default(DEFAULT_STORE);
 
   reports
     .command('ingest')
@@ -95,7 +96,11 @@ export function registerReportsCommands(program: Command, done: (result: Command
   reports
     .command('demo')
     .description('Generate a week of realistic demo reports for example.com, ingest them and print the summary')
-    .addOption(new Option('--store <spec>', 'report store: sqlite:PATH').default('sqlite:mailward-demo.db'))
+    .addOption(
+      new Option('--store <spec>', 'report store: sqlite:PATH or postgres://...[?schema=NAME]').default(
+        'sqlite:mailward-demo.db',
+      ),
+    )
     .option('--dir <directory>', 'where to write the demo report files (default: a new temporary directory)')
     .option('--json', 'print the summary as JSON', false)
     .action(async (options: { store: string; dir?: string; json: boolean }) => {

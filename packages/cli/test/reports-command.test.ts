@@ -105,9 +105,11 @@ test('reports: bad arguments are usage errors (exit 2) with a reason', async () 
   );
   assert.equal(since.exitCode, 2);
   assert.match(since.stderr, /--since "last week": expected YYYY-MM-DD/);
-  const pg = await runProgram(['reports', 'summary', '--store', 'postgres://localhost/test'], env);
-  assert.equal(pg.exitCode, 2);
-  assert.match(pg.stderr, /PostgreSQL store is not part of this version yet/);
+  const pg = await runProgram(['reports', 'summary', '--store', 'postgres://postgres@127.0.0.1:1/test'], env);
+  assert.equal(pg.exitCode, 1);
+  assert.match(pg.stderr, /cannot open the PostgreSQL store postgres:\/\/127\.0\.0\.1:1\/test: .*ECONNREFUSED/);
+  const badUrl = await runProgram(['reports', 'summary', '--store', 'postgres://[bad'], env);
+  assert.equal(badUrl.exitCode, 2);
   const imap = await runProgram(
     ['reports', 'ingest', 'imap://mail.example.com/INBOX', '--store', `sqlite:${join(dir, 'x.db')}`],
     env,

@@ -1,1 +1,2 @@
 export * from './sqlite-store.js';
+export * from './postgres-store.js';

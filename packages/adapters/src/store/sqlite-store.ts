@@ -4,7 +4,6 @@
  * one item are written in one transaction; reports already stored are recognised by their natural
  * key (reporter, report id, policy domain, date range) and skipped, so ingest is idempotent.
  */
-import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import type {
   AggregateReport,
@@ -19,19 +18,33 @@ import type {
   TlsReport,
   Totals,
 } from '@mailward/reports';
-import { dayShares, isLongRange } from '@mailward/reports';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+import {
+  AGGREGATE_RECORD_COLUMNS,
+  AGGREGATE_REPORT_COLUMNS,
+  EXPORT_SELECT,
+  FAILURE_COLUMNS,
+  QUARANTINE_COLUMNS,
+  TLS_COLUMNS,
+  aggregateDayRows,
+  aggregateRecordRows,
+  aggregateReportRow,
+  failureRow,
+  filterParams,
+  quarantineRow,
+  storedAggregateRow,
+  tlsRow,
+} from './rows.js';
 
 export interface SqliteStoreOptions {
   /** Milliseconds since the epoch, for received_at (default Date.now). */
   readonly now?: () => number;
 }
 
-type Row = Record<string, unknown>;
-
 export class SqliteReportStore implements ReportStore {
   private readonly db: Database.Database;
   private readonly now: () => number;
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.db = new Database(path);
@@ -86,132 +99,44 @@ export class SqliteReportStore implements ReportStore {
     return run();
   }
 
+  /** A cached INSERT ... ON CONFLICT DO NOTHING statement. */
+  private insert(table: string, columns: readonly string[], returning = ''): Database.Statement {
+    const sql = `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON CONFLICT DO NOTHING ${returning}`;
+    let statement = this.statements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   private saveAggregate(report: AggregateReport, source: string, receivedAt: number): SaveOutcome {
-    const { metadata: m, policy } = report;
-    const inserted = this.db
-      .prepare(
-        `INSERT INTO aggregate_reports (reporter, reporter_key, reporter_email, report_id, policy_domain, begin_time,
-           end_time, long_range, schema, policy_json, generator, errors_json, warnings_json, source, received_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT DO NOTHING RETURNING id`,
-      )
-      .get(
-        m.orgName,
-        m.orgName.toLowerCase(),
-        m.email,
-        m.reportId,
-        policy.domain,
-        m.begin,
-        m.end,
-        isLongRange(m.begin, m.end) ? 1 : 0,
-        report.schema,
-        JSON.stringify(policy),
-        m.generator ?? null,
-        JSON.stringify(m.errors),
-        JSON.stringify(report.warnings),
-        source,
-        receivedAt,
-      ) as { id: number } | undefined;
+    const reportRow = sqliteValues(aggregateReportRow(report, source, receivedAt));
+    const inserted = this.insert('aggregate_reports', AGGREGATE_REPORT_COLUMNS, 'RETURNING id').get(reportRow) as
+      { id: number } | undefined;
     if (inserted === undefined) return 'duplicate';
-    const insertRecord = this.db.prepare(
-      `INSERT INTO aggregate_records (report, source_ip, count, disposition, reporter_dkim, reporter_spf, header_from,
-         envelope_from, envelope_to, dkim_aligned, spf_aligned, dmarc_pass, dkim_domain, reasons_json, dkim_json, spf_json)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    let messages = 0;
-    let passing = 0;
-    for (const r of report.records) {
-      messages += r.count;
-      if (r.alignment.dmarc) passing += r.count;
-      insertRecord.run(
-        inserted.id,
-        r.sourceIp,
-        r.count,
-        r.disposition,
-        r.policyDkim,
-        r.policySpf,
-        r.headerFrom,
-        r.envelopeFrom ?? null,
-        r.envelopeTo ?? null,
-        r.alignment.dkim ? 1 : 0,
-        r.alignment.spf ? 1 : 0,
-        r.alignment.dmarc ? 1 : 0,
-        r.dkim.find((d) => d.result === 'pass')?.domain ?? null,
-        JSON.stringify(r.reasons),
-        JSON.stringify(r.dkim),
-        JSON.stringify(r.spf),
-      );
-    }
-    const insertDay = this.db.prepare(
-      'INSERT INTO aggregate_days (report, policy_domain, day, messages, dmarc_pass) VALUES (?, ?, ?, ?, ?)',
-    );
-    for (const { day, share } of dayShares(m.begin, m.end)) {
-      insertDay.run(inserted.id, policy.domain, day, messages * share, passing * share);
-    }
+    const records = this.insert('aggregate_records', ['report', ...AGGREGATE_RECORD_COLUMNS]);
+    for (const row of aggregateRecordRows(report)) records.run([inserted.id, ...sqliteValues(row)]);
+    const days = this.insert('aggregate_days', ['report', 'policy_domain', 'day', 'messages', 'dmarc_pass']);
+    for (const row of aggregateDayRows(report)) days.run([inserted.id, ...row]);
     return 'stored';
   }
 
+  private saveOne(table: string, columns: readonly string[], row: unknown[]): SaveOutcome {
+    const values = sqliteValues(row);
+    return this.insert(table, columns).run(values).changes === 1 ? 'stored' : 'duplicate';
+  }
+
   private saveFailure(report: FailureReport, source: string, receivedAt: number): SaveOutcome {
-    const key = `${report.reporter.toLowerCase()} ${report.reportId}`;
-    const result = this.db
-      .prepare(
-        `INSERT INTO failure_reports (reporter, report_key, format, arrival_date, source_ip, auth_failure, identity_alignment,
-           delivery_result, original_mail_from, original_rcpt_to, reported_domain, header_from, subject, report_json,
-           source, received_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-      )
-      .run(
-        report.reporter,
-        key,
-        report.format,
-        report.arrivalDate ?? null,
-        report.sourceIp ?? null,
-        report.authFailure ?? null,
-        report.identityAlignment ?? null,
-        report.deliveryResult ?? null,
-        report.originalMailFrom ?? null,
-        report.originalRcptTo ?? null,
-        report.reportedDomain?.toLowerCase() ?? null,
-        report.headerFrom ?? null,
-        report.subject ?? null,
-        JSON.stringify(report),
-        source,
-        receivedAt,
-      );
-    return result.changes === 1 ? 'stored' : 'duplicate';
+    return this.saveOne('failure_reports', FAILURE_COLUMNS, failureRow(report, source, receivedAt));
   }
 
   private saveTls(report: TlsReport, source: string, receivedAt: number): SaveOutcome {
-    const domains = ` ${[...new Set(report.policies.map((p) => p.policyDomain.toLowerCase()))].join(' ')} `;
-    const result = this.db
-      .prepare(
-        `INSERT INTO tls_reports (organization_name, report_id, begin_time, end_time, policy_domains, successful_sessions,
-           failed_sessions, report_json, source, received_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-      )
-      .run(
-        report.organizationName,
-        report.reportId,
-        report.begin,
-        report.end,
-        domains,
-        report.policies.reduce((sum, p) => sum + p.totalSuccessfulSessionCount, 0),
-        report.policies.reduce((sum, p) => sum + p.totalFailureSessionCount, 0),
-        JSON.stringify(report),
-        source,
-        receivedAt,
-      );
-    return result.changes === 1 ? 'stored' : 'duplicate';
+    return this.saveOne('tls_reports', TLS_COLUMNS, tlsRow(report, source, receivedAt));
   }
 
   private saveQuarantine(reason: string, bytes: Uint8Array, source: string, receivedAt: number): SaveOutcome {
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    const result = this.db
-      .prepare(
-        'INSERT INTO quarantine (sha256, source, reason, bytes, received_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-      )
-      .run(sha256, source, reason, Buffer.from(bytes), receivedAt);
-    return result.changes === 1 ? 'stored' : 'duplicate';
+    return this.saveOne('quarantine', QUARANTINE_COLUMNS, quarantineRow(reason, bytes, source, receivedAt));
   }
 
   totals(filter: SummaryFilter): Promise<Totals> {
@@ -294,30 +219,9 @@ export class SqliteReportStore implements ReportStore {
 
   async *aggregateRows(filter: SummaryFilter): AsyncIterable<StoredAggregateRow> {
     const where = reportFilter(filter);
-    const statement = this.db.prepare(
-      `SELECT r.reporter, r.report_id, r.policy_domain, r.begin_time, r.end_time, x.source_ip, x.count, x.disposition,
-              x.header_from, x.envelope_from, x.dkim_aligned, x.spf_aligned, x.dmarc_pass, x.reporter_dkim, x.reporter_spf
-       FROM aggregate_records x JOIN aggregate_reports r ON r.id = x.report
-       WHERE ${where.sql} ORDER BY r.begin_time, r.id, x.id`,
-    );
-    for (const row of statement.iterate(where.params) as Iterable<Row>) {
-      yield {
-        reporter: String(row['reporter']),
-        reportId: String(row['report_id']),
-        policyDomain: String(row['policy_domain']),
-        begin: Number(row['begin_time']),
-        end: Number(row['end_time']),
-        sourceIp: String(row['source_ip']),
-        count: Number(row['count']),
-        disposition: String(row['disposition']),
-        headerFrom: String(row['header_from']),
-        envelopeFrom: row['envelope_from'] === null ? null : String(row['envelope_from']),
-        dkimAligned: row['dkim_aligned'] === 1,
-        spfAligned: row['spf_aligned'] === 1,
-        dmarcPass: row['dmarc_pass'] === 1,
-        reporterDkim: String(row['reporter_dkim']),
-        reporterSpf: String(row['reporter_spf']),
-      };
+    const statement = this.db.prepare(`${EXPORT_SELECT} WHERE ${where.sql} ORDER BY r.begin_time, r.id, x.id`);
+    for (const row of statement.iterate(where.params) as Iterable<Record<string, unknown>>) {
+      yield storedAggregateRow(row);
     }
   }
 
@@ -339,6 +243,11 @@ export class SqliteReportStore implements ReportStore {
 function reportFilter(filter: SummaryFilter): { sql: string; params: { domain: string | null; since: number | null } } {
   return {
     sql: '(@domain IS NULL OR r.policy_domain = @domain) AND (@since IS NULL OR r.end_time >= @since)',
-    params: { domain: filter.domain?.toLowerCase() ?? null, since: filter.since ?? null },
+    params: filterParams(filter),
   };
+}
+
+/** better-sqlite3 binds numbers, strings, bigints, buffers and null: booleans become 1 and 0. */
+function sqliteValues(row: readonly unknown[]): unknown[] {
+  return row.map((value) => (typeof value === 'boolean' ? (value ? 1 : 0) : value));
 }

@@ -1,0 +1,108 @@
+/**
+ * PostgreSQL schema: the same tables and indexes as SQLite (sqlite-migrations.ts), with native
+ * types (BIGINT times, BOOLEAN flags, BYTEA bytes, DOUBLE PRECISION day shares).
+ */
+export const POSTGRES_MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+CREATE TABLE aggregate_reports (
+  id BIGSERIAL PRIMARY KEY,
+  reporter TEXT NOT NULL,
+  reporter_key TEXT NOT NULL,
+  reporter_email TEXT NOT NULL,
+  report_id TEXT NOT NULL,
+  policy_domain TEXT NOT NULL,
+  begin_time BIGINT NOT NULL,
+  end_time BIGINT NOT NULL,
+  long_range BOOLEAN NOT NULL,
+  schema TEXT NOT NULL,
+  policy_json TEXT NOT NULL,
+  generator TEXT,
+  errors_json TEXT NOT NULL,
+  warnings_json TEXT NOT NULL,
+  source TEXT NOT NULL,
+  received_at BIGINT NOT NULL,
+  UNIQUE (reporter_key, report_id, policy_domain, begin_time, end_time)
+);
+CREATE INDEX aggregate_reports_domain_time ON aggregate_reports (policy_domain, end_time);
+CREATE INDEX aggregate_reports_reporter ON aggregate_reports (reporter_key);
+
+CREATE TABLE aggregate_records (
+  id BIGSERIAL PRIMARY KEY,
+  report BIGINT NOT NULL REFERENCES aggregate_reports (id) ON DELETE CASCADE,
+  source_ip TEXT NOT NULL,
+  count BIGINT NOT NULL,
+  disposition TEXT NOT NULL,
+  reporter_dkim TEXT NOT NULL,
+  reporter_spf TEXT NOT NULL,
+  header_from TEXT NOT NULL,
+  envelope_from TEXT,
+  envelope_to TEXT,
+  dkim_aligned BOOLEAN NOT NULL,
+  spf_aligned BOOLEAN NOT NULL,
+  dmarc_pass BOOLEAN NOT NULL,
+  dkim_domain TEXT,
+  reasons_json TEXT NOT NULL,
+  dkim_json TEXT NOT NULL,
+  spf_json TEXT NOT NULL
+);
+CREATE INDEX aggregate_records_report ON aggregate_records (report);
+CREATE INDEX aggregate_records_source_ip ON aggregate_records (source_ip);
+
+CREATE TABLE aggregate_days (
+  report BIGINT NOT NULL REFERENCES aggregate_reports (id) ON DELETE CASCADE,
+  policy_domain TEXT NOT NULL,
+  day INTEGER NOT NULL,
+  messages DOUBLE PRECISION NOT NULL,
+  dmarc_pass DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX aggregate_days_domain_day ON aggregate_days (policy_domain, day);
+
+CREATE TABLE failure_reports (
+  id BIGSERIAL PRIMARY KEY,
+  reporter TEXT NOT NULL,
+  report_key TEXT NOT NULL UNIQUE,
+  format TEXT NOT NULL,
+  arrival_date BIGINT,
+  source_ip TEXT,
+  auth_failure TEXT,
+  identity_alignment TEXT,
+  delivery_result TEXT,
+  original_mail_from TEXT,
+  original_rcpt_to TEXT,
+  reported_domain TEXT,
+  header_from TEXT,
+  subject TEXT,
+  report_json TEXT NOT NULL,
+  source TEXT NOT NULL,
+  received_at BIGINT NOT NULL
+);
+CREATE INDEX failure_reports_domain ON failure_reports (reported_domain, arrival_date);
+
+CREATE TABLE tls_reports (
+  id BIGSERIAL PRIMARY KEY,
+  organization_name TEXT NOT NULL,
+  report_id TEXT NOT NULL,
+  begin_time BIGINT NOT NULL,
+  end_time BIGINT NOT NULL,
+  policy_domains TEXT NOT NULL,
+  successful_sessions BIGINT NOT NULL,
+  failed_sessions BIGINT NOT NULL,
+  report_json TEXT NOT NULL,
+  source TEXT NOT NULL,
+  received_at BIGINT NOT NULL,
+  UNIQUE (organization_name, report_id)
+);
+
+CREATE TABLE quarantine (
+  id BIGSERIAL PRIMARY KEY,
+  sha256 TEXT NOT NULL UNIQUE,
+  source TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  bytes BYTEA NOT NULL,
+  received_at BIGINT NOT NULL
+);
+`,
+  },
+];

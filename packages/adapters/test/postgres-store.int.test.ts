@@ -1,0 +1,72 @@
+/**
+ * The ReportStore contract on a real PostgreSQL server (MAILWARD_TEST_POSTGRES, default the
+ * machine's postgres://postgres@127.0.0.1:5432/test; .ci/run starts one when none is running).
+ * Each store gets its own schema, dropped afterwards.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { PostgresReportStore } from '../src/index.js';
+import { aggregate, storeContract } from './support/store-contract.js';
+
+const URL = process.env['MAILWARD_TEST_POSTGRES'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+const schemas: string[] = [];
+const run = `mw_${process.pid}_${Date.now().toString(36)}`;
+
+function nextSchema(): string {
+  const schema = `${run}_${schemas.length}`;
+  schemas.push(schema);
+  return schema;
+}
+
+after(async () => {
+  const client = new pg.Client({ connectionString: URL });
+  await client.connect();
+  for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await client.end();
+});
+
+storeContract('PostgreSQL', () => PostgresReportStore.open(URL, { schema: nextSchema() }));
+
+test('PostgreSQL: migrations run once; two stores opening at once both work; data survives reopening', async () => {
+  const schema = nextSchema();
+  const [a, b] = await Promise.all([
+    PostgresReportStore.open(URL, { schema }),
+    PostgresReportStore.open(URL, { schema }),
+  ]);
+  assert.deepEqual(await a.save([{ kind: 'aggregate', report: aggregate({}) }], 'a.xml'), ['stored']);
+  assert.deepEqual(await b.save([{ kind: 'aggregate', report: aggregate({}) }], 'b.xml'), ['duplicate']);
+  await Promise.all([a.close(), b.close()]);
+  const client = new pg.Client({ connectionString: URL });
+  await client.connect();
+  const versions = await client.query(`SELECT version FROM ${schema}.schema_migrations`);
+  await client.end();
+  assert.deepEqual(versions.rows, [{ version: 1 }]);
+  const again = await PostgresReportStore.open(URL, { schema });
+  assert.equal((await again.totals({})).reports, 1);
+  await again.close();
+});
+
+test('PostgreSQL: a report of 20,000 records is stored in batches and exported in pages', async () => {
+  const store = await PostgresReportStore.open(URL, { schema: nextSchema() });
+  try {
+    const rows = Array.from({ length: 20_000 }, (_, i): [string, number, string | undefined] => [
+      `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`,
+      1,
+      i % 2 === 0 ? 'example.com' : undefined,
+    ]);
+    assert.deepEqual(await store.save([{ kind: 'aggregate', report: aggregate({ rows }) }], 'big.xml'), ['stored']);
+    const totals = await store.totals({});
+    assert.deepEqual([totals.messages, totals.dmarcPass], [20_000, 10_000]);
+    let exported = 0;
+    for await (const row of store.aggregateRows({})) exported += row.count;
+    assert.equal(exported, 20_000);
+  } finally {
+    await store.close();
+  }
+});
+
+test('PostgreSQL: an unreachable server is an error naming the problem', async () => {
+  await assert.rejects(PostgresReportStore.open('postgres://postgres@127.0.0.1:1/test'), /ECONNREFUSED/);
+  await assert.rejects(PostgresReportStore.open(URL, { schema: 'bad-name;' }), /invalid schema name/);
+});
