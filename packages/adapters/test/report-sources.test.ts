@@ -34,12 +34,15 @@ test('FileSource: a file, or a directory read recursively in name order, hidden 
   assert.deepEqual((await all(new FileSource(join(root, 'a.xml')))).length, 1);
 });
 
-test('FileSource: an oversized file is delivered as its first bytes with the reason', async () => {
+test('FileSource: a large file is delivered as its first bytes and a stream of all of it', async () => {
   const root = dir();
   writeFileSync(join(root, 'big.xml'), Buffer.alloc(200 * 1024, 0x61));
   const [item] = await all(new FileSource(root, 100 * 1024));
   assert.equal(item?.bytes.length, 64 * 1024);
-  assert.match(item?.problem ?? '', /big\.xml: 204800 bytes, over the 102400-byte limit/);
+  assert.equal(item?.problem, undefined);
+  let total = 0;
+  for await (const chunk of item?.stream?.() ?? []) total += chunk.length;
+  assert.equal(total, 200 * 1024);
 });
 
 test('mbox: messages split on "From " lines, ">From " unquoted, chunk boundaries do not matter', async () => {

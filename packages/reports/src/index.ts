@@ -9,3 +9,5 @@ export * from './demo.js';
 export * from './ingest.js';
 export * from './parse/smtp-tls.js';
 export * from './parse/failure-report.js';
+export * from './parse/aggregate-stream.js';
+export * from './ingest-stream.js';

@@ -7,12 +7,13 @@
  * item stays unacknowledged at its source.
  */
 import type { ParseResult } from './model.js';
-import type { ReportSource, ReportStore, StoreEntry } from './ports.js';
+import type { ReportSource, ReportStore, SaveOutcome, SourceItem, StoreEntry } from './ports.js';
 import { parseAggregateReport } from './parse/aggregate.js';
 import { parseFailureReport } from './parse/failure-report.js';
 import { parseTlsReport } from './parse/smtp-tls.js';
 import type { ReportPart, UnpackLimits } from './parse/unpack.js';
-import { unpackReports } from './parse/unpack.js';
+import { gzipExpandedSize, sniff, unpackReports } from './parse/unpack.js';
+import { ingestStreamed } from './ingest-stream.js';
 
 export interface IngestOptions {
   readonly limits?: Partial<UnpackLimits>;
@@ -44,59 +45,130 @@ export type IngestResult =
   | { readonly ok: true; readonly counts: IngestCounts }
   | { readonly ok: false; readonly counts: IngestCounts; readonly reason: string };
 
+/** Items committed together: one transaction (one fsync) per batch instead of per item. */
+const BATCH_ITEMS = 200;
+const BATCH_RECORDS = 50_000;
+
 export async function ingest(
   source: ReportSource,
   store: ReportStore,
   options: IngestOptions = {},
 ): Promise<IngestResult> {
   const counts: IngestCounts = { items: 0, aggregate: 0, failure: 0, tls: 0, duplicates: 0, quarantined: 0 };
+  const batch: { item: SourceItem; entries: StoreEntry[] }[] = [];
+  let batchRecords = 0;
+  // Saves the batch in one transaction, then acknowledges its items: never before the commit.
+  const flush = async (): Promise<string | undefined> => {
+    if (batch.length === 0) return undefined;
+    let outcomes: SaveOutcome[][];
+    try {
+      outcomes = await store.saveBatch(batch.map(({ item, entries }) => ({ entries, source: item.name })));
+    } catch (error) {
+      const names = batch.length === 1 ? batch[0]?.item.name : `${batch[0]?.item.name} and ${batch.length - 1} more`;
+      return `store failed on ${names}: ${(error as Error).message}`;
+    }
+    for (const [i, { item, entries }] of batch.entries()) {
+      const event = tally(entries, outcomes[i] ?? [], counts);
+      await source.acknowledge(item, event.outcome === 'quarantined' ? 'quarantined' : 'stored');
+      options.onItem?.({ item: item.name, ...event });
+    }
+    batch.length = 0;
+    batchRecords = 0;
+    return undefined;
+  };
+
   for await (const item of source.items()) {
     counts.items += 1;
+    if (item.stream !== undefined && item.problem === undefined && shouldStream(item)) {
+      const failed = await flush();
+      if (failed !== undefined) return { ok: false, counts, reason: failed };
+      let streamed;
+      try {
+        streamed = await ingestStreamed({ ...item, stream: item.stream }, store);
+      } catch (error) {
+        return { ok: false, counts, reason: `store failed on ${item.name}: ${(error as Error).message}` };
+      }
+      if (streamed.kind === 'quarantine') counts.quarantined += 1;
+      else if (streamed.outcome === 'duplicate') counts.duplicates += 1;
+      else counts.aggregate += 1;
+      await source.acknowledge(item, streamed.kind === 'quarantine' ? 'quarantined' : 'stored');
+      options.onItem?.({
+        item: item.name,
+        outcome: streamed.kind === 'quarantine' ? 'quarantined' : streamed.outcome,
+        detail:
+          streamed.kind === 'quarantine'
+            ? `quarantined: ${streamed.reason}`
+            : `aggregate report ${streamed.outcome === 'stored' ? `stored (${streamed.records} records, streamed)` : 'already stored'}`,
+      });
+      continue;
+    }
     const entries: StoreEntry[] =
       item.problem === undefined
         ? await entriesOf(item.bytes, options)
         : [{ kind: 'quarantine', reason: item.problem, bytes: item.bytes }];
-    let outcomes;
-    try {
-      outcomes = await store.save(entries, item.name);
-    } catch (error) {
-      return { ok: false, counts, reason: `store failed on ${item.name}: ${(error as Error).message}` };
+    batch.push({ item, entries });
+    for (const entry of entries) if (entry.kind === 'aggregate') batchRecords += entry.report.records.length;
+    if (batch.length >= BATCH_ITEMS || batchRecords >= BATCH_RECORDS) {
+      const failed = await flush();
+      if (failed !== undefined) return { ok: false, counts, reason: failed };
     }
-    const details: string[] = [];
-    let stored = 0;
-    let quarantined = 0;
-    entries.forEach((entry, i) => {
-      const outcome = outcomes[i];
-      if (entry.kind === 'quarantine') {
-        quarantined += 1;
-        details.push(`quarantined: ${entry.reason}`);
-        return;
-      }
-      if (outcome === 'duplicate') {
-        counts.duplicates += 1;
-        details.push(`${entry.kind} report already stored`);
-        return;
-      }
-      stored += 1;
-      counts[entry.kind] += 1;
-      details.push(`${entry.kind} report stored`);
-    });
-    counts.quarantined += quarantined;
-    await source.acknowledge(item, quarantined === entries.length ? 'quarantined' : 'stored');
-    options.onItem?.({
-      item: item.name,
-      outcome:
-        quarantined === entries.length
-          ? 'quarantined'
-          : quarantined > 0
-            ? 'partly-quarantined'
-            : stored > 0
-              ? 'stored'
-              : 'duplicate',
-      detail: details.join('; '),
-    });
   }
+  const failed = await flush();
+  if (failed !== undefined) return { ok: false, counts, reason: failed };
   return { ok: true, counts };
+}
+
+/** Counts one saved item's outcomes and describes them. */
+function tally(
+  entries: readonly StoreEntry[],
+  outcomes: readonly SaveOutcome[],
+  counts: IngestCounts,
+): Omit<IngestEvent, 'item'> {
+  const details: string[] = [];
+  let stored = 0;
+  let quarantined = 0;
+  entries.forEach((entry, i) => {
+    if (entry.kind === 'quarantine') {
+      quarantined += 1;
+      details.push(`quarantined: ${entry.reason}`);
+      return;
+    }
+    if (outcomes[i] === 'duplicate') {
+      counts.duplicates += 1;
+      details.push(`${entry.kind} report already stored`);
+      return;
+    }
+    stored += 1;
+    counts[entry.kind] += 1;
+    details.push(`${entry.kind} report stored`);
+  });
+  counts.quarantined += quarantined;
+  const outcome =
+    quarantined === entries.length
+      ? 'quarantined'
+      : quarantined > 0
+        ? 'partly-quarantined'
+        : stored > 0
+          ? 'stored'
+          : 'duplicate';
+  return { outcome, detail: details.join('; ') };
+}
+
+/** Above this many (expanded) bytes, an XML or gzip report is streamed rather than held. */
+export const STREAM_ABOVE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Stream an item when it is (gzip) XML and large: its whole size, or for gzip the size it
+ * expands to (RFC 1952 ISIZE), is over STREAM_ABOVE_BYTES, or only its first bytes are at hand.
+ * Everything else goes through the whole-item path, which also repairs broken XML.
+ */
+function shouldStream(item: SourceItem): boolean {
+  const kind = sniff(item.bytes);
+  if (kind !== 'xml' && kind !== 'gzip') return false;
+  const partial = item.size !== undefined && item.size > item.bytes.length;
+  if (partial) return true;
+  const expanded = kind === 'gzip' ? gzipExpandedSize(item.bytes) : item.bytes.length;
+  return expanded > STREAM_ABOVE_BYTES;
 }
 
 /** What one item holds: its reports, and a quarantine entry for each part that failed. */

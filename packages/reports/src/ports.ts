@@ -2,7 +2,7 @@
  * The ports the ingest pipeline needs, implemented by adapters: where messages come from
  * (ReportSource) and where reports go (ReportStore).
  */
-import type { AggregateReport, FailureReport, TlsReport } from './model.js';
+import type { AggregateRecord, AggregateReport, FailureReport, TlsReport } from './model.js';
 
 /** One unit a source delivers: a file, or one message of a mailbox. */
 export interface SourceItem {
@@ -11,6 +11,14 @@ export interface SourceItem {
   readonly bytes: Uint8Array;
   /** Set when the source could not deliver the item whole (e.g. over its size limit): it is quarantined with this reason. */
   readonly problem?: string;
+  /**
+   * The whole content as a stream, when the source can offer it (files). Ingest streams large XML
+   * and gzip reports instead of holding them. When `size` exceeds `bytes.length`, `bytes` holds
+   * only the first bytes and the stream is the only way to the rest.
+   */
+  readonly stream?: () => AsyncIterable<Uint8Array>;
+  /** Size of the whole item in bytes, when known. */
+  readonly size?: number;
 }
 
 export interface ReportSource {
@@ -90,9 +98,23 @@ export interface StoredAggregateRow {
   readonly reporterSpf: string;
 }
 
+/** An aggregate report being written as it streams in; nothing is visible until commit. */
+export interface AggregateWriter {
+  add(records: readonly AggregateRecord[]): Promise<void>;
+  /** Commits, with the report's final warnings (its records came through add). */
+  commit(report: Omit<AggregateReport, 'records'>): Promise<void>;
+  abort(): Promise<void>;
+}
+
 export interface ReportStore {
   /** Saves all entries of one item atomically; each aggregate/failure/TLS report is stored once. */
   save(entries: readonly StoreEntry[], source: string): Promise<SaveOutcome[]>;
+  /** Saves several items in one transaction (all or none); outcomes per item, per entry. */
+  saveBatch(
+    items: readonly { readonly entries: readonly StoreEntry[]; readonly source: string }[],
+  ): Promise<SaveOutcome[][]>;
+  /** Opens one aggregate report for streaming records into it, or 'duplicate' when it is stored already. */
+  beginAggregate(header: Omit<AggregateReport, 'records'>, source: string): Promise<AggregateWriter | 'duplicate'>;
   totals(filter: SummaryFilter): Promise<Totals>;
   sources(filter: SummaryFilter, limit: number): Promise<SourceRow[]>;
   days(filter: SummaryFilter): Promise<DayRow[]>;

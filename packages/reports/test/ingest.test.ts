@@ -12,6 +12,11 @@ import { demoReportFiles, ingest } from '../src/index.js';
 
 class MemoryStore {
   readonly keys = new Set<string>();
+  async saveBatch(items: readonly { entries: readonly StoreEntry[] }[]): Promise<SaveOutcome[][]> {
+    const all: SaveOutcome[][] = [];
+    for (const { entries } of items) all.push(await this.save(entries));
+    return all;
+  }
   readonly quarantine: string[] = [];
   failing = false;
   save(entries: readonly StoreEntry[]): Promise<SaveOutcome[]> {
@@ -92,7 +97,9 @@ test('a failing store stops the run and leaves the item unacknowledged', async (
   const source = new ListSource(items().slice(0, 3));
   const result = await ingest(source, store as unknown as ReportStore);
   assert.ok(!result.ok);
-  assert.match(result.reason, /^store failed on .*: database is down$/);
+  assert.match(result.reason, /^store failed on .* and 2 more: database is down$/);
+  // The three items were read and batched; the batch failed, so none is acknowledged.
   assert.deepEqual(source.acknowledged, []);
-  assert.equal(result.counts.items, 1);
+  assert.equal(result.counts.items, 3);
+  assert.equal(result.counts.aggregate, 0);
 });

@@ -56,6 +56,10 @@ test('errors name the JSON path', () => {
     [[], /^\(top level\): expected a JSON object/],
     [{ ...base(), 'organization-name': undefined }, /^organization-name: missing$/],
     [
+      { ...base(), 'date-range': { 'start-datetime': '2024-02-30T00:00:00Z', 'end-datetime': '2024-03-01T00:00:00Z' } },
+      /^date-range\.start-datetime: "2024-02-30T00:00:00Z" is not an RFC 3339 date-time$/,
+    ],
+    [
       { ...base(), 'date-range': { 'start-datetime': 'yesterday', 'end-datetime': '2024-01-09T23:59:59Z' } },
       /^date-range\.start-datetime: "yesterday" is not an RFC 3339 date-time$/,
     ],

@@ -3,22 +3,23 @@
  * followed). Files are left where they are; re-reading them is harmless because the store skips
  * reports it already holds.
  */
+import { createReadStream } from 'node:fs';
 import { lstat, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Buffer } from 'node:buffer';
 import type { ReportSource, SourceItem } from '@mailward/reports';
 
-/** Files larger than this are not read whole; they are quarantined with the reason. */
-export const MAX_REPORT_FILE_BYTES = 256 * 1024 * 1024;
+/** Files up to this size are read whole; larger ones only as a stream (with their first bytes). */
+export const WHOLE_FILE_BYTES = 100 * 1024 * 1024;
 
 export class FileSource implements ReportSource {
   constructor(
     private readonly path: string,
-    private readonly maxBytes = MAX_REPORT_FILE_BYTES,
+    private readonly wholeUpTo = WHOLE_FILE_BYTES,
   ) {}
 
   async *items(): AsyncIterable<SourceItem> {
-    for await (const file of walk(this.path)) yield await readItem(file, this.maxBytes);
+    for await (const file of walk(this.path)) yield await readItem(file, this.wholeUpTo, true);
   }
 
   acknowledge(): Promise<void> {
@@ -40,21 +41,31 @@ async function* walk(path: string): AsyncIterable<string> {
   }
 }
 
-/** Reads a file; an oversized one becomes an item holding only its first bytes and the reason. */
-export async function readItem(path: string, maxBytes: number): Promise<SourceItem> {
+/**
+ * Reads a file. With `streamable`, the item also offers a stream of the whole file (ingest streams
+ * large XML and gzip reports instead of holding them). A file over `maxBytes` is not read whole:
+ * the item holds its first bytes, with the stream when `streamable`, else with the reason.
+ */
+export async function readItem(path: string, maxBytes: number, streamable = false): Promise<SourceItem> {
   const handle = await open(path, 'r');
   try {
     const { size } = await handle.stat();
     if (size > maxBytes) {
       const head = Buffer.alloc(64 * 1024);
       const { bytesRead } = await handle.read(head, 0, head.length, 0);
+      const first = head.subarray(0, bytesRead);
+      if (streamable)
+        return { name: path, bytes: first, size, stream: () => createReadStream(path, { highWaterMark: 1 << 20 }) };
       return {
         name: path,
-        bytes: head.subarray(0, bytesRead),
+        bytes: first,
         problem: `${path}: ${size} bytes, over the ${maxBytes}-byte limit (only the first 64 KiB are kept)`,
       };
     }
-    return { name: path, bytes: await handle.readFile() };
+    const bytes = await handle.readFile();
+    return streamable
+      ? { name: path, bytes, size, stream: () => createReadStream(path, { highWaterMark: 1 << 20 }) }
+      : { name: path, bytes };
   } finally {
     await handle.close();
   }

@@ -7,7 +7,9 @@
  */
 import pg from 'pg';
 import type {
+  AggregateRecord,
   AggregateReport,
+  AggregateWriter,
   DayRow,
   ReportStore,
   SaveOutcome,
@@ -29,6 +31,7 @@ import {
   aggregateRecordRows,
   aggregateReportRow,
   failureRow,
+  recordCounts,
   filterParams,
   quarantineRow,
   storedAggregateRow,
@@ -97,45 +100,83 @@ export class PostgresReportStore implements ReportStore {
   }
 
   async save(entries: readonly StoreEntry[], source: string): Promise<SaveOutcome[]> {
+    const [outcomes] = await this.saveBatch([{ entries, source }]);
+    return outcomes ?? [];
+  }
+
+  async saveBatch(
+    items: readonly { readonly entries: readonly StoreEntry[]; readonly source: string }[],
+  ): Promise<SaveOutcome[][]> {
     const receivedAt = Math.floor(this.now() / 1000);
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      const outcomes: SaveOutcome[] = [];
-      for (const entry of entries) {
-        switch (entry.kind) {
-          case 'aggregate':
-            outcomes.push(await saveAggregate(client, entry.report, source, receivedAt));
-            break;
-          case 'failure':
-            outcomes.push(
-              await insertOne(client, 'failure_reports', FAILURE_COLUMNS, failureRow(entry.report, source, receivedAt)),
-            );
-            break;
-          case 'tls':
-            outcomes.push(
-              await insertOne(client, 'tls_reports', TLS_COLUMNS, tlsRow(entry.report, source, receivedAt)),
-            );
-            break;
-          case 'quarantine':
-            outcomes.push(
-              await insertOne(
-                client,
-                'quarantine',
-                QUARANTINE_COLUMNS,
-                quarantineRow(entry.reason, entry.bytes, source, receivedAt),
-              ),
-            );
-        }
+      const all: SaveOutcome[][] = [];
+      for (const { entries, source } of items) {
+        const outcomes: SaveOutcome[] = [];
+        for (const entry of entries) outcomes.push(await saveEntry(client, entry, source, receivedAt));
+        all.push(outcomes);
       }
       await client.query('COMMIT');
-      return outcomes;
+      return all;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
       client.release();
     }
+  }
+
+  /** Streams one large report in, on a client of its own holding the transaction open. */
+  async beginAggregate(
+    header: Omit<AggregateReport, 'records'>,
+    source: string,
+  ): Promise<AggregateWriter | 'duplicate'> {
+    const client = await this.pool.connect();
+    let id: string | undefined;
+    try {
+      await client.query('BEGIN');
+      id = await insertReport(client, header, source, Math.floor(this.now() / 1000));
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release();
+      throw error;
+    }
+    if (id === undefined) {
+      await client.query('ROLLBACK');
+      client.release();
+      return 'duplicate';
+    }
+    const reportId = id;
+    const counts = { messages: 0, passing: 0 };
+    let open = true;
+    const end = async (sql: string) => {
+      if (!open) return;
+      open = false;
+      try {
+        await client.query(sql);
+      } finally {
+        client.release();
+      }
+    };
+    return {
+      add: async (records) => {
+        await insertRecords(client, reportId, records);
+        const more = recordCounts(records);
+        counts.messages += more.messages;
+        counts.passing += more.passing;
+      },
+      commit: async (report) => {
+        await client.query('UPDATE aggregate_reports SET warnings_json = $1, schema = $2 WHERE id = $3', [
+          JSON.stringify(report.warnings),
+          report.schema,
+          reportId,
+        ]);
+        await insertDays(client, reportId, report, counts);
+        await end('COMMIT');
+      },
+      abort: () => end('ROLLBACK'),
+    };
   }
 
   async totals(filter: SummaryFilter): Promise<Totals> {
@@ -293,20 +334,53 @@ async function insertOne(
   return result.rowCount === 1 ? 'stored' : 'duplicate';
 }
 
+function saveEntry(client: pg.PoolClient, entry: StoreEntry, source: string, receivedAt: number): Promise<SaveOutcome> {
+  switch (entry.kind) {
+    case 'aggregate':
+      return saveAggregate(client, entry.report, source, receivedAt);
+    case 'failure':
+      return insertOne(client, 'failure_reports', FAILURE_COLUMNS, failureRow(entry.report, source, receivedAt));
+    case 'tls':
+      return insertOne(client, 'tls_reports', TLS_COLUMNS, tlsRow(entry.report, source, receivedAt));
+    case 'quarantine':
+      return insertOne(
+        client,
+        'quarantine',
+        QUARANTINE_COLUMNS,
+        quarantineRow(entry.reason, entry.bytes, source, receivedAt),
+      );
+  }
+}
+
+async function insertReport(
+  client: pg.PoolClient,
+  report: Omit<AggregateReport, 'records'>,
+  source: string,
+  receivedAt: number,
+): Promise<string | undefined> {
+  const inserted = await client.query(
+    `INSERT INTO aggregate_reports (${AGGREGATE_REPORT_COLUMNS.join(', ')}) VALUES (${placeholders(AGGREGATE_REPORT_COLUMNS.length)})
+     ON CONFLICT DO NOTHING RETURNING id`,
+    aggregateReportRow(report, source, receivedAt),
+  );
+  return inserted.rowCount === 1 ? String(inserted.rows[0].id) : undefined;
+}
+
 async function saveAggregate(
   client: pg.PoolClient,
   report: AggregateReport,
   source: string,
   receivedAt: number,
 ): Promise<SaveOutcome> {
-  const inserted = await client.query(
-    `INSERT INTO aggregate_reports (${AGGREGATE_REPORT_COLUMNS.join(', ')}) VALUES (${placeholders(AGGREGATE_REPORT_COLUMNS.length)})
-     ON CONFLICT DO NOTHING RETURNING id`,
-    aggregateReportRow(report, source, receivedAt),
-  );
-  if (inserted.rowCount !== 1) return 'duplicate';
-  const id = String(inserted.rows[0].id);
-  const rows = aggregateRecordRows(report);
+  const id = await insertReport(client, report, source, receivedAt);
+  if (id === undefined) return 'duplicate';
+  await insertRecords(client, id, report.records);
+  await insertDays(client, id, report, recordCounts(report.records));
+  return 'stored';
+}
+
+async function insertRecords(client: pg.PoolClient, id: string, records: readonly AggregateRecord[]): Promise<void> {
+  const rows = aggregateRecordRows(records);
   const unnest = RECORD_TYPES.map((type, i) => `$${i + 2}::${type}[]`).join(', ');
   const sql = `INSERT INTO aggregate_records (report, ${AGGREGATE_RECORD_COLUMNS.join(', ')})
                SELECT $1::bigint, * FROM unnest(${unnest})`;
@@ -315,11 +389,18 @@ async function saveAggregate(
     const columns = AGGREGATE_RECORD_COLUMNS.map((_, c) => batch.map((row) => row[c]));
     await client.query(sql, [id, ...columns]);
   }
-  for (const day of aggregateDayRows(report)) {
+}
+
+async function insertDays(
+  client: pg.PoolClient,
+  id: string,
+  report: Pick<AggregateReport, 'metadata' | 'policy'>,
+  counts: { messages: number; passing: number },
+): Promise<void> {
+  for (const day of aggregateDayRows(report, counts)) {
     await client.query(
       'INSERT INTO aggregate_days (report, policy_domain, day, messages, dmarc_pass) VALUES ($1, $2, $3, $4, $5)',
       [id, ...day],
     );
   }
-  return 'stored';
 }

@@ -4,7 +4,14 @@
  */
 import { createHash } from 'node:crypto';
 import { Buffer } from 'node:buffer';
-import type { AggregateReport, FailureReport, StoredAggregateRow, SummaryFilter, TlsReport } from '@mailward/reports';
+import type {
+  AggregateRecord,
+  AggregateReport,
+  FailureReport,
+  StoredAggregateRow,
+  SummaryFilter,
+  TlsReport,
+} from '@mailward/reports';
 import { dayShares, isLongRange } from '@mailward/reports';
 
 export const AGGREGATE_REPORT_COLUMNS = [
@@ -25,7 +32,11 @@ export const AGGREGATE_REPORT_COLUMNS = [
   'received_at',
 ] as const;
 
-export function aggregateReportRow(report: AggregateReport, source: string, receivedAt: number): unknown[] {
+export function aggregateReportRow(
+  report: Omit<AggregateReport, 'records'>,
+  source: string,
+  receivedAt: number,
+): unknown[] {
   const { metadata: m, policy } = report;
   return [
     m.orgName,
@@ -65,8 +76,8 @@ export const AGGREGATE_RECORD_COLUMNS = [
 ] as const;
 
 /** One row per record (without the report id, which the store prepends). */
-export function aggregateRecordRows(report: AggregateReport): unknown[][] {
-  return report.records.map((r) => [
+export function aggregateRecordRows(records: readonly AggregateRecord[]): unknown[][] {
+  return records.map((r) => [
     r.sourceIp,
     r.count,
     r.disposition,
@@ -85,19 +96,27 @@ export function aggregateRecordRows(report: AggregateReport): unknown[][] {
   ]);
 }
 
-/** Per-day rows: [policy domain, day, messages, DMARC-pass messages]. */
-export function aggregateDayRows(report: AggregateReport): [string, number, number, number][] {
+/** Messages and DMARC-pass messages of some records. */
+export function recordCounts(records: readonly AggregateRecord[]): { messages: number; passing: number } {
   let messages = 0;
   let passing = 0;
-  for (const r of report.records) {
+  for (const r of records) {
     messages += r.count;
     if (r.alignment.dmarc) passing += r.count;
   }
+  return { messages, passing };
+}
+
+/** Per-day rows: [policy domain, day, messages, DMARC-pass messages]. */
+export function aggregateDayRows(
+  report: Pick<AggregateReport, 'metadata' | 'policy'>,
+  counts: { messages: number; passing: number },
+): [string, number, number, number][] {
   return dayShares(report.metadata.begin, report.metadata.end).map(({ day, share }) => [
     report.policy.domain,
     day,
-    messages * share,
-    passing * share,
+    counts.messages * share,
+    counts.passing * share,
   ]);
 }
 

@@ -6,7 +6,9 @@
  */
 import Database from 'better-sqlite3';
 import type {
+  AggregateRecord,
   AggregateReport,
+  AggregateWriter,
   DayRow,
   FailureReport,
   ReportStore,
@@ -30,6 +32,7 @@ import {
   aggregateRecordRows,
   aggregateReportRow,
   failureRow,
+  recordCounts,
   filterParams,
   quarantineRow,
   storedAggregateRow,
@@ -81,22 +84,36 @@ export class SqliteReportStore implements ReportStore {
 
   // async, so that a failed transaction (already rolled back) surfaces as a rejection.
   async save(entries: readonly StoreEntry[], source: string): Promise<SaveOutcome[]> {
+    const [outcomes] = await this.saveBatch([{ entries, source }]);
+    return outcomes ?? [];
+  }
+
+  // async, so that a failed transaction (already rolled back) surfaces as a rejection.
+  async saveBatch(
+    items: readonly { readonly entries: readonly StoreEntry[]; readonly source: string }[],
+  ): Promise<SaveOutcome[][]> {
     const receivedAt = Math.floor(this.now() / 1000);
-    const run = this.db.transaction((): SaveOutcome[] =>
-      entries.map((entry) => {
-        switch (entry.kind) {
-          case 'aggregate':
-            return this.saveAggregate(entry.report, source, receivedAt);
-          case 'failure':
-            return this.saveFailure(entry.report, source, receivedAt);
-          case 'tls':
-            return this.saveTls(entry.report, source, receivedAt);
-          case 'quarantine':
-            return this.saveQuarantine(entry.reason, entry.bytes, source, receivedAt);
-        }
-      }),
+    const run = this.db.transaction((): SaveOutcome[][] =>
+      items.map(({ entries, source }) => entries.map((entry) => this.saveEntry(entry, source, receivedAt))),
     );
     return run();
+  }
+
+  private saveEntry(entry: StoreEntry, source: string, receivedAt: number): SaveOutcome {
+    switch (entry.kind) {
+      case 'aggregate':
+        return this.saveAggregate(entry.report, source, receivedAt);
+      case 'failure':
+        return this.saveOne('failure_reports', FAILURE_COLUMNS, failureRow(entry.report, source, receivedAt));
+      case 'tls':
+        return this.saveOne('tls_reports', TLS_COLUMNS, tlsRow(entry.report, source, receivedAt));
+      case 'quarantine':
+        return this.saveOne(
+          'quarantine',
+          QUARANTINE_COLUMNS,
+          quarantineRow(entry.reason, entry.bytes, source, receivedAt),
+        );
+    }
   }
 
   /** A cached INSERT ... ON CONFLICT DO NOTHING statement. */
@@ -115,28 +132,80 @@ export class SqliteReportStore implements ReportStore {
     const inserted = this.insert('aggregate_reports', AGGREGATE_REPORT_COLUMNS, 'RETURNING id').get(reportRow) as
       { id: number } | undefined;
     if (inserted === undefined) return 'duplicate';
-    const records = this.insert('aggregate_records', ['report', ...AGGREGATE_RECORD_COLUMNS]);
-    for (const row of aggregateRecordRows(report)) records.run([inserted.id, ...sqliteValues(row)]);
-    const days = this.insert('aggregate_days', ['report', 'policy_domain', 'day', 'messages', 'dmarc_pass']);
-    for (const row of aggregateDayRows(report)) days.run([inserted.id, ...row]);
+    this.insertRecords(inserted.id, report.records);
+    this.insertDays(inserted.id, report, recordCounts(report.records));
     return 'stored';
+  }
+
+  private insertRecords(reportId: number, records: readonly AggregateRecord[]): void {
+    const statement = this.insert('aggregate_records', ['report', ...AGGREGATE_RECORD_COLUMNS]);
+    for (const row of aggregateRecordRows(records)) statement.run([reportId, ...sqliteValues(row)]);
+  }
+
+  private insertDays(
+    reportId: number,
+    report: Pick<AggregateReport, 'metadata' | 'policy'>,
+    counts: { messages: number; passing: number },
+  ): void {
+    const statement = this.insert('aggregate_days', ['report', 'policy_domain', 'day', 'messages', 'dmarc_pass']);
+    for (const row of aggregateDayRows(report, counts)) statement.run([reportId, ...row]);
+  }
+
+  /**
+   * Streams one large report in: a write transaction stays open from here to commit or abort
+   * (ingest is sequential, so nothing else writes meanwhile).
+   */
+  // eslint-disable-next-line @typescript-eslint/require-await
+  async beginAggregate(
+    header: Omit<AggregateReport, 'records'>,
+    source: string,
+  ): Promise<AggregateWriter | 'duplicate'> {
+    const receivedAt = Math.floor(this.now() / 1000);
+    this.db.exec('BEGIN IMMEDIATE');
+    let id: number;
+    try {
+      const row = sqliteValues(aggregateReportRow(header, source, receivedAt));
+      const inserted = this.insert('aggregate_reports', AGGREGATE_REPORT_COLUMNS, 'RETURNING id').get(row) as
+        { id: number } | undefined;
+      if (inserted === undefined) {
+        this.db.exec('ROLLBACK');
+        return 'duplicate';
+      }
+      id = inserted.id;
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    }
+    const counts = { messages: 0, passing: 0 };
+    const finish = (sql: string) => {
+      if (this.db.inTransaction) this.db.exec(sql);
+    };
+    return {
+      add: async (records) => {
+        this.insertRecords(id, records);
+        const more = recordCounts(records);
+        counts.messages += more.messages;
+        counts.passing += more.passing;
+        return Promise.resolve();
+      },
+      commit: async (report) => {
+        this.db
+          .prepare('UPDATE aggregate_reports SET warnings_json = ?, schema = ? WHERE id = ?')
+          .run(JSON.stringify(report.warnings), report.schema, id);
+        this.insertDays(id, report, counts);
+        finish('COMMIT');
+        return Promise.resolve();
+      },
+      abort: async () => {
+        finish('ROLLBACK');
+        return Promise.resolve();
+      },
+    };
   }
 
   private saveOne(table: string, columns: readonly string[], row: unknown[]): SaveOutcome {
     const values = sqliteValues(row);
     return this.insert(table, columns).run(values).changes === 1 ? 'stored' : 'duplicate';
-  }
-
-  private saveFailure(report: FailureReport, source: string, receivedAt: number): SaveOutcome {
-    return this.saveOne('failure_reports', FAILURE_COLUMNS, failureRow(report, source, receivedAt));
-  }
-
-  private saveTls(report: TlsReport, source: string, receivedAt: number): SaveOutcome {
-    return this.saveOne('tls_reports', TLS_COLUMNS, tlsRow(report, source, receivedAt));
-  }
-
-  private saveQuarantine(reason: string, bytes: Uint8Array, source: string, receivedAt: number): SaveOutcome {
-    return this.saveOne('quarantine', QUARANTINE_COLUMNS, quarantineRow(reason, bytes, source, receivedAt));
   }
 
   totals(filter: SummaryFilter): Promise<Totals> {

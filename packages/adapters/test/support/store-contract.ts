@@ -157,6 +157,45 @@ export function storeContract(name: string, open: () => Promise<ReportStore>): v
     assert.deepEqual(await store.save([entry(good)], 'item'), ['stored']);
   });
 
+  withStore(
+    'streaming: records added in batches are visible only after commit; abort leaves nothing',
+    async (store) => {
+      const big = aggregate({
+        id: 'big',
+        rows: Array.from({ length: 3000 }, (_, i): [string, number, string] => [
+          `10.0.${i >> 8}.${i & 255}`,
+          2,
+          'example.com',
+        ]),
+      });
+      const { records, ...header } = big;
+      const writer = await store.beginAggregate(header, 'big.xml');
+      assert.notEqual(writer, 'duplicate');
+      if (writer === 'duplicate') return;
+      await writer.add(records.slice(0, 1000));
+      await writer.add(records.slice(1000));
+      await writer.commit({ ...header, warnings: ['a warning found at the end'] });
+      const totals = await store.totals({});
+      assert.deepEqual([totals.reports, totals.messages, totals.dmarcPass], [1, 6000, 6000]);
+      assert.equal(
+        (await store.days({})).reduce((n, d) => n + d.messages, 0),
+        6000,
+      );
+      assert.equal(await store.beginAggregate(header, 'again.xml'), 'duplicate');
+      assert.deepEqual(await store.save([entry(big)], 'again.xml'), ['duplicate']);
+
+      const other = aggregate({ id: 'aborted' });
+      const { records: otherRecords, ...otherHeader } = other;
+      const aborted = await store.beginAggregate(otherHeader, 'aborted.xml');
+      assert.notEqual(aborted, 'duplicate');
+      if (aborted === 'duplicate') return;
+      await aborted.add(otherRecords);
+      await aborted.abort();
+      assert.equal((await store.totals({})).reports, 1);
+      assert.deepEqual(await store.save([entry(other)], 'retry.xml'), ['stored']);
+    },
+  );
+
   withStore('quarantine keeps the bytes and the reason once per content', async (store) => {
     const junk: StoreEntry = { kind: 'quarantine', reason: 'no report found', bytes: Buffer.from('hello') };
     assert.deepEqual(await store.save([junk], 'junk.txt'), ['stored']);

@@ -39,7 +39,8 @@ export interface AggregateParseOptions {
 const CHUNK_CHARS = 1 << 20;
 const MAX_WARNINGS = 100;
 
-class ReportProblem extends Error {}
+/** A problem with the report's content (not its XML): not repairable. */
+export class ReportProblem extends Error {}
 
 /** Parses one aggregate report from its XML bytes (already unpacked). */
 export function parseAggregateReport(
@@ -101,7 +102,8 @@ function parseText(text: string, initialWarnings: readonly string[], options: Ag
   }
 }
 
-class AggregateBuilder {
+/** Builds the report from the root's children; shared by the whole-document and streaming parsers. */
+export class AggregateBuilder {
   private readonly warnings: string[];
   private metadata: AggregateMetadata | undefined;
   private policy: PolicyPublished | undefined;
@@ -166,6 +168,19 @@ class AggregateBuilder {
       throw new ReportProblem(`more than ${this.records.length} records: too many to hold in memory`);
     }
     this.records.push(record);
+  }
+
+  /** Metadata and policy, once both have been read (the header a streaming store needs first). */
+  header(root: XmlRootInfo | undefined): Omit<AggregateReport, 'records'> | undefined {
+    if (this.metadata === undefined || this.policy === undefined) return undefined;
+    return {
+      kind: 'aggregate',
+      schema: schemaOf(this.wrapped ? undefined : root?.namespace, this.version),
+      ...(this.version !== undefined && this.version !== '' && { version: this.version }),
+      metadata: this.metadata,
+      policy: this.policy,
+      warnings: this.warnings,
+    };
   }
 
   finish(root: XmlRootInfo, notes: readonly string[]): AggregateReport {

@@ -151,10 +151,15 @@ class TlsReader {
   /** RFC 3339 date-time → epoch seconds. */
   private dateTime(value: unknown, where: string): number {
     const text = this.string(value, where);
-    const ms = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.test(text)
-      ? Date.parse(text)
-      : NaN;
-    if (Number.isNaN(ms)) throw new TlsProblem(`${where}: ${JSON.stringify(text)} is not an RFC 3339 date-time`);
+    const shape = /^(\d{4})-(\d{2})-(\d{2})[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.exec(text);
+    const ms = shape === null ? NaN : Date.parse(text);
+    // Date.parse rolls impossible dates over (2024-02-30 becomes March 1): the day must exist.
+    const [year, month, day] = [Number(shape?.[1]), Number(shape?.[2]), Number(shape?.[3])];
+    const calendar = new Date(Date.UTC(year, month - 1, day));
+    const exists = calendar.getUTCMonth() === month - 1 && calendar.getUTCDate() === day;
+    if (Number.isNaN(ms) || !exists) {
+      throw new TlsProblem(`${where}: ${JSON.stringify(text)} is not an RFC 3339 date-time`);
+    }
     return Math.floor(ms / 1000);
   }
 }

@@ -60,6 +60,19 @@ export function sniff(bytes: Uint8Array): ContentKind {
   return 'unknown';
 }
 
+/**
+ * The size a gzip file expands to, from its trailer (RFC 1952 §2.3.1 ISIZE: the size modulo 2^32 of
+ * the last member); at least the compressed size, so a wrapped value never looks small.
+ */
+export function gzipExpandedSize(bytes: Uint8Array): number {
+  if (bytes.length < 18) return bytes.length;
+  const at = bytes.length - 4;
+  const isize =
+    ((bytes[at] ?? 0) | ((bytes[at + 1] ?? 0) << 8) | ((bytes[at + 2] ?? 0) << 16) | ((bytes[at + 3] ?? 0) << 24)) >>>
+    0;
+  return Math.max(isize, bytes.length);
+}
+
 class Budget {
   used = 0;
   constructor(readonly limits: UnpackLimits) {}
