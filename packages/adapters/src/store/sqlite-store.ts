@@ -10,14 +10,12 @@ import type {
   AggregateReport,
   AggregateWriter,
   DayRow,
-  FailureReport,
   ReportStore,
   SaveOutcome,
   SourceRow,
   StoreEntry,
   StoredAggregateRow,
   SummaryFilter,
-  TlsReport,
   Totals,
 } from '@mailward/reports';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
@@ -155,7 +153,6 @@ export class SqliteReportStore implements ReportStore {
    * Streams one large report in: a write transaction stays open from here to commit or abort
    * (ingest is sequential, so nothing else writes meanwhile).
    */
-  // eslint-disable-next-line @typescript-eslint/require-await
   async beginAggregate(
     header: Omit<AggregateReport, 'records'>,
     source: string,
