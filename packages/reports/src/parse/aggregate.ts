@@ -374,6 +374,18 @@ function epochSeconds(text: string | undefined, where: string): number {
   return Math.floor(value);
 }
 
+const ORG_CACHE = new Map<string, string | undefined>();
+const ORG_CACHE_SIZE = 10_000;
+
+/** The same few domains recur in every record of a report: remember their organizational domains. */
+function organizationalDomainCached(domain: string): string | undefined {
+  if (ORG_CACHE.has(domain)) return ORG_CACHE.get(domain);
+  const org = organizationalDomain(domain);
+  if (ORG_CACHE.size >= ORG_CACHE_SIZE) ORG_CACHE.clear();
+  ORG_CACHE.set(domain, org);
+  return org;
+}
+
 /**
  * RFC 7489 §3.1 (RFC 9989 §4.4): a DKIM pass aligns when its d= is the From domain (strict) or
  * shares its organizational domain (relaxed); likewise an SPF pass for MAIL FROM. Organizational
@@ -390,8 +402,8 @@ export function recomputeAlignment(
     if (domain === '' || headerFrom === '') return false;
     if (domain === headerFrom) return true;
     if (mode === 's') return false;
-    const org = organizationalDomain(domain);
-    return org !== undefined && org === organizationalDomain(headerFrom);
+    const org = organizationalDomainCached(domain);
+    return org !== undefined && org === organizationalDomainCached(headerFrom);
   };
   const dkimAligned = dkim.some((d) => d.result === 'pass' && aligned(d.domain, policy.adkim));
   const spfAligned = spf.some(
