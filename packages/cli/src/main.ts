@@ -16,7 +16,20 @@ async function readStdin(maxBytes: number): Promise<Uint8Array | undefined> {
   return Buffer.concat(chunks);
 }
 
-const result = await runProgram(process.argv.slice(2), { hostname: hostname(), readStdin });
+/** Aborted on SIGINT or SIGTERM, so watch mode can finish its current item and close cleanly. */
+function stopSignal(): AbortSignal {
+  const controller = new AbortController();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => controller.abort());
+  return controller.signal;
+}
+
+const result = await runProgram(process.argv.slice(2), {
+  hostname: hostname(),
+  readStdin,
+  imapPassword: process.env['MAILWARD_IMAP_PASSWORD'],
+  progress: (line: string) => process.stdout.write(`${line}\n`),
+  stopSignal: stopSignal(),
+});
 if (result.stdout) process.stdout.write(result.stdout);
 if (result.stdoutBytes) process.stdout.write(result.stdoutBytes);
 if (result.stderr) process.stderr.write(result.stderr);

@@ -11,6 +11,12 @@ import { registerReportsCommands } from './reports-program.js';
 export interface ProgramEnvironment extends DkimProgramEnvironment {
   /** Host name of this machine, used as the receiver in Received-SPF. */
   readonly hostname: string;
+  /** MAILWARD_IMAP_PASSWORD, for imap:// sources without a password in the URL. */
+  readonly imapPassword?: string | undefined;
+  /** Prints a line at once (long-running commands: watch mode); without it, lines are dropped. */
+  readonly progress?: (line: string) => void;
+  /** Ends long-running commands (watch mode) when aborted. */
+  readonly stopSignal?: AbortSignal;
 }
 
 /**
@@ -80,7 +86,7 @@ export async function runProgram(argv: readonly string[], env: ProgramEnvironmen
   registerDmarcCommands(program, env, (done) => {
     result = done;
   });
-  registerReportsCommands(program, (done) => {
+  registerReportsCommands(program, env, (done) => {
     result = done;
   });
 

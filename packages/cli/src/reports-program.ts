@@ -37,7 +37,15 @@ function filterOf(command: string, options: { domain?: string; since?: string })
   };
 }
 
-export function registerReportsCommands(program: Command, done: (result: CommandResult) => void): void {
+export function registerReportsCommands(
+  program: Command,
+  env: {
+    readonly imapPassword?: string | undefined;
+    readonly progress?: (line: string) => void;
+    readonly stopSignal?: AbortSignal;
+  },
+  done: (result: CommandResult) => void,
+): void {
   const reports = program
     .command('reports')
     .description('DMARC aggregate, failure and SMTP TLS reports: ingest, summarise, export');
@@ -46,18 +54,37 @@ export function registerReportsCommands(program: Command, done: (result: Command
 
   reports
     .command('ingest')
-    .description('Read reports from files or directories (recursive), mbox:FILE or maildir:DIR and store them')
-    .argument('<inputs...>', 'file, directory, mbox:FILE or maildir:DIR')
+    .description(
+      'Read reports from files or directories (recursive), mbox:FILE, maildir:DIR or an IMAP folder and store them',
+    )
+    .argument(
+      '<inputs...>',
+      'file, directory, mbox:FILE, maildir:DIR or imap[s]://USER@HOST[:PORT]/FOLDER[?archive=A&invalid=I]',
+    )
     .addOption(storeOption())
     .option('--keep-failure-bodies', 'keep the body of messages in failure reports (default: headers only)', false)
     .option('--json', 'print the counts as JSON', false)
-    .action(async (inputs: string[], options: { store: string; keepFailureBodies: boolean; json: boolean }) => {
-      done(
-        await withStore('reports ingest', options.store, (store) =>
-          ingestCommand({ inputs, keepFailureBodies: options.keepFailureBodies, json: options.json }, store),
-        ),
-      );
-    });
+    .option('--watch', 'IMAP: keep running, waiting for new reports (IDLE), until interrupted', false)
+    .action(
+      async (
+        inputs: string[],
+        options: { store: string; keepFailureBodies: boolean; json: boolean; watch: boolean },
+      ) => {
+        done(
+          await withStore('reports ingest', options.store, (store) =>
+            ingestCommand(
+              { inputs, keepFailureBodies: options.keepFailureBodies, json: options.json, watch: options.watch },
+              store,
+              {
+                imapPassword: env.imapPassword,
+                ...(env.progress === undefined ? {} : { progress: env.progress }),
+                ...(env.stopSignal === undefined ? {} : { stop: env.stopSignal }),
+              },
+            ),
+          ),
+        );
+      },
+    );
 
   reports
     .command('summary')

@@ -17,3 +17,4 @@ export * from './resolver-contract.js';
 export * from './serve-zone.js';
 export * from './testdata.js';
 export * from './zone-file.js';
+export * from './dovecot.js';

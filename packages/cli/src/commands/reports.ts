@@ -4,31 +4,82 @@
  */
 import type { IngestCounts, ReportSource, ReportStore, StoredAggregateRow, SummaryFilter } from '@mailward/reports';
 import { demoReportFiles, ingest, summarize } from '@mailward/reports';
-import { FileSource, MaildirSource, MboxSource } from '@mailward/adapters';
+import { FileSource, ImapSource, MaildirSource, MboxSource } from '@mailward/adapters';
 import { renderSummaryText } from '../render/report-summary.js';
 import type { CommandResult } from './result.js';
 import { runError, usageError } from './result.js';
 
-export function sourceFor(spec: string): { ok: true; source: ReportSource } | { ok: false; reason: string } {
+export type SourceSetup =
+  | { readonly ok: true; readonly source: ReportSource; readonly imap?: ImapSource }
+  | { readonly ok: false; readonly reason: string };
+
+/** A file or directory, mbox:FILE, maildir:DIR, or imap[s]://user[:password]@host[:port]/FOLDER?archive=A&invalid=I. */
+export function sourceFor(spec: string, imapPassword?: string): SourceSetup {
   if (spec.startsWith('mbox:')) return { ok: true, source: new MboxSource(spec.slice(5)) };
   if (spec.startsWith('maildir:')) return { ok: true, source: new MaildirSource(spec.slice(8)) };
+  if (/^imaps?:\/\//i.test(spec)) return imapSource(spec, imapPassword);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) {
-    return { ok: false, reason: `${spec}: unsupported source (use a file or directory, mbox:FILE or maildir:DIR)` };
+    return {
+      ok: false,
+      reason: `${spec}: unsupported source (use a file or directory, mbox:FILE, maildir:DIR or imap[s]://...)`,
+    };
   }
   return { ok: true, source: new FileSource(spec) };
+}
+
+function imapSource(spec: string, envPassword: string | undefined): SourceSetup {
+  let url: URL;
+  try {
+    url = new URL(spec);
+  } catch {
+    return { ok: false, reason: `${JSON.stringify(spec)} is not a valid imap:// URL` };
+  }
+  const secure = url.protocol === 'imaps:';
+  const user = decodeURIComponent(url.username);
+  const password = url.password === '' ? envPassword : decodeURIComponent(url.password);
+  if (user === '')
+    return { ok: false, reason: `${url.protocol}//${url.host}: give the user name (imap://USER@host/INBOX)` };
+  if (password === undefined || password === '') {
+    return { ok: false, reason: `${url.protocol}//${user}@${url.host}: no password (set MAILWARD_IMAP_PASSWORD)` };
+  }
+  const mailbox = decodeURIComponent(url.pathname.replace(/^\//, '')) || 'INBOX';
+  const imap = new ImapSource({
+    host: url.hostname,
+    port: url.port === '' ? (secure ? 993 : 143) : Number(url.port),
+    secure,
+    user,
+    password,
+    mailbox,
+    archive: url.searchParams.get('archive') ?? 'Archive',
+    invalid: url.searchParams.get('invalid') ?? 'Invalid',
+  });
+  return { ok: true, source: imap, imap };
 }
 
 export interface IngestArgs {
   readonly inputs: readonly string[];
   readonly keepFailureBodies: boolean;
   readonly json: boolean;
+  /** Keep reading IMAP folders, waiting for new mail with IDLE, until `stop` is aborted. */
+  readonly watch?: boolean;
 }
 
-export async function ingestCommand(args: IngestArgs, store: ReportStore): Promise<CommandResult> {
+export interface IngestDeps {
+  readonly imapPassword?: string | undefined;
+  readonly progress?: (line: string) => void;
+  readonly stop?: AbortSignal;
+}
+
+export async function ingestCommand(
+  args: IngestArgs,
+  store: ReportStore,
+  deps: IngestDeps = {},
+): Promise<CommandResult> {
+  if (args.watch === true) return watchCommand(args, store, deps);
   const total: IngestCounts = { items: 0, aggregate: 0, failure: 0, tls: 0, duplicates: 0, quarantined: 0 };
   const problems: string[] = [];
   for (const input of args.inputs) {
-    const source = sourceFor(input);
+    const source = sourceFor(input, deps.imapPassword);
     if (!source.ok) return usageError('reports ingest', source.reason);
     let result;
     try {
@@ -41,7 +92,9 @@ export async function ingestCommand(args: IngestArgs, store: ReportStore): Promi
         },
       });
     } catch (error) {
-      return runError('reports ingest', `${input}: ${(error as Error).message}`);
+      return runError('reports ingest', `${source.imap?.describe() ?? input}: ${(error as Error).message}`);
+    } finally {
+      await source.imap?.close();
     }
     for (const key of Object.keys(total) as (keyof IngestCounts)[]) total[key] += result.counts[key];
     if (!result.ok) return { ...runError('reports ingest', result.reason), stdout: countsText(total, problems) };
@@ -51,6 +104,53 @@ export async function ingestCommand(args: IngestArgs, store: ReportStore): Promi
     stdout: args.json ? `${JSON.stringify(total, null, 2)}\n` : countsText(total, problems),
     stderr: '',
   };
+}
+
+/**
+ * Watch mode (IMAP only): ingest what is there, then wait for new mail (IDLE) and ingest again,
+ * until stopped. A lost connection or a failing server is retried with growing delays (1 s to
+ * 60 s); each round prints its counts as it ends.
+ */
+async function watchCommand(args: IngestArgs, store: ReportStore, deps: IngestDeps): Promise<CommandResult> {
+  const sources = args.inputs.map((input) => sourceFor(input, deps.imapPassword));
+  const bad = sources.find((s) => !s.ok || s.imap === undefined);
+  if (bad !== undefined) {
+    return usageError('reports ingest', bad.ok ? '--watch needs imap:// or imaps:// inputs' : bad.reason);
+  }
+  const imaps = sources.map((s) => (s.ok ? s.imap : undefined)).filter((s): s is ImapSource => s !== undefined);
+  const say = deps.progress ?? (() => undefined);
+  let delay = 1000;
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      deps.stop?.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  // A function, not a narrowed property: the signal changes while we await.
+  const stopped = (): boolean => deps.stop?.aborted === true;
+  while (!stopped()) {
+    for (const imap of imaps) {
+      try {
+        const result = await ingest(imap, store, { keepFailureBodies: args.keepFailureBodies });
+        if (result.counts.items > 0) say(`${imap.describe()}: ${countsText(result.counts, []).trimEnd()}`);
+        if (!result.ok) return runError('reports ingest', result.reason);
+        delay = 1000;
+      } catch (error) {
+        say(`${imap.describe()}: ${(error as Error).message}; retrying in ${delay / 1000} s`);
+        await imap.close().catch(() => undefined);
+        await sleep(delay);
+        delay = Math.min(delay * 2, 60_000);
+      }
+    }
+    if (stopped()) break;
+    // One folder is watched with IDLE; with several, they are polled every 30 s.
+    if (imaps.length === 1) await (imaps[0] as ImapSource).waitForMail(30_000, deps.stop).catch(() => sleep(delay));
+    else await sleep(30_000);
+  }
+  for (const imap of imaps) await imap.close();
+  return { exitCode: 0, stdout: '', stderr: '' };
 }
 
 function countsText(c: IngestCounts, problems: readonly string[]): string {
