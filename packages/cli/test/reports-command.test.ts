@@ -110,12 +110,16 @@ test('reports: bad arguments are usage errors (exit 2) with a reason', async () 
   assert.match(pg.stderr, /cannot open the PostgreSQL store postgres:\/\/127\.0\.0\.1:1\/test: .*ECONNREFUSED/);
   const badUrl = await runProgram(['reports', 'summary', '--store', 'postgres://[bad'], env);
   assert.equal(badUrl.exitCode, 2);
-  const imap = await runProgram(
-    ['reports', 'ingest', 'imap://mail.example.com/INBOX', '--store', `sqlite:${join(dir, 'x.db')}`],
-    env,
-  );
-  assert.equal(imap.exitCode, 2);
-  assert.match(imap.stderr, /unsupported source/);
+  const store = `sqlite:${join(dir, 'x.db')}`;
+  const ftp = await runProgram(['reports', 'ingest', 'ftp://mail.example.com/x', '--store', store], env);
+  assert.equal(ftp.exitCode, 2);
+  assert.match(ftp.stderr, /unsupported source/);
+  const noUser = await runProgram(['reports', 'ingest', 'imap://mail.example.com/INBOX', '--store', store], env);
+  assert.equal(noUser.exitCode, 2);
+  assert.match(noUser.stderr, /give the user name \(imap:\/\/USER@host\/INBOX\)/);
+  const watchFiles = await runProgram(['reports', 'ingest', dir, '--watch', '--store', store], env);
+  assert.equal(watchFiles.exitCode, 2);
+  assert.match(watchFiles.stderr, /--watch needs imap:\/\/ or imaps:\/\/ inputs/);
   const missing = await runProgram(
     ['reports', 'ingest', join(dir, 'nope'), '--store', `sqlite:${join(dir, 'x.db')}`],
     env,

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Buffer } from 'node:buffer';
+import type { Buffer } from 'node:buffer';
 import { ImapFlow } from 'imapflow';
 import Database from 'better-sqlite3';
 import type { DovecotServer } from '@mailward/testkit';
