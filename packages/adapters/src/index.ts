@@ -2,3 +2,4 @@ export * from './dns/index.js';
 export * from './files/index.js';
 export * from './store/index.js';
 export * from './sources/index.js';
+export * from './receivers/index.js';

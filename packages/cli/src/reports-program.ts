@@ -9,6 +9,8 @@ import type { CommandResult } from './commands/result.js';
 import { runError, usageError } from './commands/result.js';
 import { demoCommand, exportCommand, ingestCommand, parseSince, summaryCommand } from './commands/reports.js';
 import { DEFAULT_STORE, openStore } from './store-setup.js';
+import { receiveCommand } from './commands/reports-receive.js';
+import { readFileLimited } from '@mailward/adapters';
 
 async function withStore(
   command: string,
@@ -77,6 +79,65 @@ export function registerReportsCommands(
               store,
               {
                 imapPassword: env.imapPassword,
+                ...(env.progress === undefined ? {} : { progress: env.progress }),
+                ...(env.stopSignal === undefined ? {} : { stop: env.stopSignal }),
+              },
+            ),
+          ),
+        );
+      },
+    );
+
+  reports
+    .command('receive')
+    .description('Receive reports: an SMTP server for report mail and/or an HTTPS endpoint for TLS reports (RFC 8460)')
+    .addOption(storeOption())
+    .option('--smtp <[host:]port>', 'listen for SMTP (e.g. 25 or 127.0.0.1:2525)')
+    .option('--https <[host:]port>', 'listen for TLS-RPT POSTs')
+    .option(
+      '--address <address>',
+      'report address accepted by the SMTP receiver (repeatable)',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option('--tls-cert <file>', 'PEM certificate: STARTTLS for SMTP, TLS for HTTPS')
+    .option('--tls-key <file>', 'PEM private key of the certificate')
+    .option('--plain-http', 'serve TLS-RPT over plain HTTP (only behind a proxy that terminates TLS)', false)
+    .action(
+      async (options: {
+        store: string;
+        smtp?: string;
+        https?: string;
+        address: string[];
+        tlsCert?: string;
+        tlsKey?: string;
+        plainHttp: boolean;
+      }) => {
+        if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
+          return done(usageError('reports receive', '--tls-cert and --tls-key go together'));
+        }
+        let tls: { cert: Uint8Array; key: Uint8Array } | undefined;
+        if (options.tlsCert !== undefined && options.tlsKey !== undefined) {
+          const [cert, key] = await Promise.all([
+            readFileLimited(options.tlsCert, 1 << 20),
+            readFileLimited(options.tlsKey, 1 << 20),
+          ]);
+          if (!cert.ok) return done(usageError('reports receive', cert.reason));
+          if (!key.ok) return done(usageError('reports receive', key.reason));
+          tls = { cert: cert.bytes, key: key.bytes };
+        }
+        done(
+          await withStore('reports receive', options.store, (store) =>
+            receiveCommand(
+              {
+                ...(options.smtp === undefined ? {} : { smtp: options.smtp }),
+                ...(options.https === undefined ? {} : { https: options.https }),
+                addresses: options.address,
+                ...(tls === undefined ? {} : { tls }),
+                plainHttp: options.plainHttp,
+              },
+              store,
+              {
                 ...(env.progress === undefined ? {} : { progress: env.progress }),
                 ...(env.stopSignal === undefined ? {} : { stop: env.stopSignal }),
               },

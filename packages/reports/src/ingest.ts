@@ -198,3 +198,19 @@ async function entryOf(part: ReportPart, options: IngestOptions): Promise<StoreE
     }
   }
 }
+
+/**
+ * Stores one item that arrived by push (an SMTP message, an HTTPS POST): the caller answers the
+ * sender only after this returns, so a failure to store becomes a temporary error the sender
+ * retries, never a lost report. Throws when the store fails.
+ */
+export async function receiveItem(
+  store: ReportStore,
+  item: { readonly name: string; readonly bytes: Uint8Array },
+  options: IngestOptions = {},
+): Promise<IngestEvent & { readonly counts: IngestCounts }> {
+  const entries = await entriesOf(item.bytes, options);
+  const outcomes = await store.save(entries, item.name);
+  const counts: IngestCounts = { items: 1, aggregate: 0, failure: 0, tls: 0, duplicates: 0, quarantined: 0 };
+  return { item: item.name, ...tally(entries, outcomes, counts), counts };
+}

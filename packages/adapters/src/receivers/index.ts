@@ -1,0 +1,2 @@
+export * from './smtp.js';
+export * from './https.js';
