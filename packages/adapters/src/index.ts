@@ -3,3 +3,4 @@ export * from './files/index.js';
 export * from './store/index.js';
 export * from './sources/index.js';
 export * from './receivers/index.js';
+export * from './enrich/offline-ip-database.js';

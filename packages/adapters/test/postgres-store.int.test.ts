@@ -39,9 +39,9 @@ test('PostgreSQL: migrations run once; two stores opening at once both work; dat
   await Promise.all([a.close(), b.close()]);
   const client = new pg.Client({ connectionString: URL });
   await client.connect();
-  const versions = await client.query(`SELECT version FROM ${schema}.schema_migrations`);
+  const versions = await client.query(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
   await client.end();
-  assert.deepEqual(versions.rows, [{ version: 1 }]);
+  assert.deepEqual(versions.rows, [{ version: 1 }, { version: 2 }]);
   const again = await PostgresReportStore.open(URL, { schema });
   assert.equal((await again.totals({})).reports, 1);
   await again.close();

@@ -17,12 +17,12 @@ storeContract('SQLite', () => Promise.resolve(new SqliteReportStore(fresh())));
 test('SQLite: one file in WAL mode; migrations run once and reopening keeps the data', async () => {
   const path = fresh();
   const store = new SqliteReportStore(path);
-  assert.equal(store.schemaVersion(), 1);
+  assert.equal(store.schemaVersion(), 2);
   await store.save([{ kind: 'aggregate', report: aggregate({}) }], 'a.xml');
   await store.close();
   const raw = new Database(path, { readonly: true });
   assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
-  assert.deepEqual(raw.prepare('SELECT version FROM schema_migrations').all(), [{ version: 1 }]);
+  assert.deepEqual(raw.prepare('SELECT version FROM schema_migrations').all(), [{ version: 1 }, { version: 2 }]);
   raw.close();
   const again = new SqliteReportStore(path);
   assert.equal((await again.totals({})).reports, 1);

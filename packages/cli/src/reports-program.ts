@@ -10,7 +10,11 @@ import { runError, usageError } from './commands/result.js';
 import { demoCommand, exportCommand, ingestCommand, parseSince, summaryCommand } from './commands/reports.js';
 import { DEFAULT_STORE, openStore } from './store-setup.js';
 import { receiveCommand } from './commands/reports-receive.js';
-import { readFileLimited } from '@mailward/adapters';
+import { OfflineIpDatabase, readFileLimited } from '@mailward/adapters';
+import { enrichCommand } from './commands/reports-enrich.js';
+import type { DnsCliOptions } from './dkim-program.js';
+import { dnsOptions, withDns } from './dkim-program.js';
+import { setupResolver } from './resolver-setup.js';
 
 async function withStore(
   command: string,
@@ -146,6 +150,33 @@ export function registerReportsCommands(
         );
       },
     );
+
+  withDns(
+    reports
+      .command('enrich')
+      .description(
+        'Look up the source addresses of stored reports: reverse DNS (forward-confirmed), AS and country (offline database)',
+      )
+      .addOption(storeOption())
+      .addOption(
+        new Option('--concurrency <n>', 'lookups at once')
+          .default(16)
+          .argParser((v) => Math.max(1, Math.min(256, Number(v) || 16))),
+      )
+      .option('--json', 'print the counts as JSON', false),
+  ).action(async (options: DnsCliOptions & { store: string; concurrency: number; json: boolean }) => {
+    const setup = await setupResolver(dnsOptions(options));
+    if (!setup.ok)
+      return done(setup.usage ? usageError('reports enrich', setup.reason) : runError('reports enrich', setup.reason));
+    done(
+      await withStore('reports enrich', options.store, (store) =>
+        enrichCommand(
+          { concurrency: options.concurrency, json: options.json },
+          { store, resolver: setup.resolver, ipDatabase: new OfflineIpDatabase(), now: Date.now },
+        ),
+      ),
+    );
+  });
 
   reports
     .command('summary')

@@ -127,3 +127,43 @@ test('reports: bad arguments are usage errors (exit 2) with a reason', async () 
   assert.equal(missing.exitCode, 1);
   assert.match(missing.stderr, /ENOENT/);
 });
+
+test('reports enrich: PTR names (forward-confirmed) and AS facts name the services in the summary', async () => {
+  const store = `sqlite:${join(dir, 'enrich.db')}`;
+  assert.equal(
+    (await runProgram(['reports', 'demo', '--store', store, '--dir', join(dir, 'enrich-files')], env)).exitCode,
+    0,
+  );
+  const fixture = join(dir, 'ptr.yaml');
+  writeFileSync(
+    fixture,
+    [
+      "'41.220.85.209.in-addr.arpa': [{ PTR: mail-sor-f41.google.com }]",
+      "'mail-sor-f41.google.com': [{ A: 209.85.220.41 }]",
+      "'21.8.240.54.in-addr.arpa': [{ PTR: a8-21.smtp-out.amazonses.com }]",
+      "'a8-21.smtp-out.amazonses.com': [{ A: 54.240.8.21 }]",
+      "'66.113.0.203.in-addr.arpa': [{ PTR: mail.google.com }]",
+      "'10.2.0.192.in-addr.arpa': ['TIMEOUT']",
+      '',
+    ].join('\n'),
+  );
+  const enriched = await runProgram(['reports', 'enrich', '--store', store, '--dns-fixture', fixture, '--json'], env);
+  assert.equal(enriched.exitCode, 0, enriched.stderr);
+  const counts = JSON.parse(enriched.stdout) as {
+    addresses: number;
+    withPtr: number;
+    ptrConfirmed: number;
+    services: Record<string, number>;
+  };
+  assert.deepEqual([counts.addresses, counts.withPtr, counts.ptrConfirmed], [8, 3, 2]);
+  assert.equal(counts.services['Amazon SES'], 1);
+  assert.equal(counts.services['SendGrid'], 1); // by its AS, 11377
+  assert.equal(counts.services['Google Workspace'], 1);
+  const again = await runProgram(['reports', 'enrich', '--store', store, '--dns-fixture', fixture], env);
+  assert.match(again.stdout, /^Enriched 0 addresses/);
+  const summary = await runProgram(['reports', 'summary', '--store', store], env);
+  assert.match(summary.stdout, /54\.240\.8\.21 +example\.com +[\d,]+ +100\.0% +Amazon SES/);
+  assert.match(summary.stdout, /209\.85\.220\.41 +example\.com +[\d,]+ +100\.0% +Google Workspace/);
+  // 203.0.113.66 claims mail.google.com without confirmation: not named Google.
+  assert.match(summary.stdout, /203\.0\.113\.66 +example\.com +[\d,]+ +0\.0% +- +unauthenticated/);
+});

@@ -11,3 +11,4 @@ export * from './parse/smtp-tls.js';
 export * from './parse/failure-report.js';
 export * from './parse/aggregate-stream.js';
 export * from './ingest-stream.js';
+export * from './enrich.js';

@@ -3,6 +3,7 @@
  * (ReportSource) and where reports go (ReportStore).
  */
 import type { AggregateRecord, AggregateReport, FailureReport, TlsReport } from './model.js';
+import type { IpEnrichment } from './enrich.js';
 
 /** One unit a source delivers: a file, or one message of a mailbox. */
 export interface SourceItem {
@@ -71,6 +72,13 @@ export interface SourceRow {
   /** A DKIM domain that passed for this source (the most frequent), for identifying the service. */
   readonly dkimDomain?: string;
   readonly reporters: number;
+  /** From enrichment (`mailward reports enrich`), when done. */
+  readonly ptr?: string;
+  readonly ptrConfirmed?: boolean;
+  readonly ptrDomain?: string;
+  readonly asn?: number;
+  readonly asName?: string;
+  readonly country?: string;
 }
 
 /** Per UTC day (epoch day number), with multi-day reports split by overlap. */
@@ -118,6 +126,10 @@ export interface ReportStore {
   totals(filter: SummaryFilter): Promise<Totals>;
   sources(filter: SummaryFilter, limit: number): Promise<SourceRow[]>;
   days(filter: SummaryFilter): Promise<DayRow[]>;
+  /** Source addresses of stored records that have no enrichment yet (at most `limit`). */
+  unenrichedSourceIps(limit: number): Promise<string[]>;
+  /** Stores (or replaces) enrichment results. */
+  saveIpInfo(rows: readonly IpEnrichment[], lookedUpAt: number): Promise<void>;
   /** Every stored aggregate record with its report's key, in a stable order (export). */
   aggregateRows(filter: SummaryFilter): AsyncIterable<StoredAggregateRow>;
   close(): Promise<void>;

@@ -13,6 +13,8 @@ export interface SendingService {
   readonly dkimDomains: readonly string[];
   /** Registrable domains of its outgoing servers' PTR names. */
   readonly ptrDomains: readonly string[];
+  /** Autonomous systems that carry only (or almost only) this service's mail. */
+  readonly asns?: readonly number[];
 }
 
 export const SENDING_SERVICES: readonly SendingService[] = [
@@ -21,12 +23,14 @@ export const SENDING_SERVICES: readonly SendingService[] = [
     type: 'mailbox-provider',
     dkimDomains: ['gappssmtp.com', 'google.com'],
     ptrDomains: ['google.com', 'googlemail.com'],
+    asns: [15169],
   },
   {
     name: 'Microsoft 365',
     type: 'mailbox-provider',
     dkimDomains: ['onmicrosoft.com'],
     ptrDomains: ['outlook.com', 'protection.outlook.com'],
+    // No AS: Microsoft's AS 8075 also carries Azure, where anyone can send from.
   },
   { name: 'Amazon SES', type: 'transactional', dkimDomains: ['amazonses.com'], ptrDomains: ['amazonses.com'] },
   {
@@ -34,6 +38,7 @@ export const SENDING_SERVICES: readonly SendingService[] = [
     type: 'email-service-provider',
     dkimDomains: ['sendgrid.net', 'sendgrid.info'],
     ptrDomains: ['sendgrid.net'],
+    asns: [11377],
   },
   {
     name: 'Mailchimp',
@@ -93,16 +98,21 @@ function atOrUnder(name: string, domain: string): boolean {
   return name === domain || name.endsWith(`.${domain}`);
 }
 
-/** The service a DKIM d= or a PTR name belongs to, if known. */
+/**
+ * The service a DKIM d=, a (forward-confirmed) PTR name or an AS number belongs to, if known; the
+ * DKIM domain is the strongest evidence, the AS the weakest (an AS can host other senders).
+ */
 export function identifyService(evidence: {
   readonly dkimDomain?: string;
   readonly ptrName?: string;
+  readonly asn?: number;
 }): SendingService | undefined {
   const dkim = evidence.dkimDomain?.toLowerCase();
   const ptr = evidence.ptrName?.toLowerCase().replace(/\.$/, '');
-  return SENDING_SERVICES.find(
-    (service) =>
-      (dkim !== undefined && service.dkimDomains.some((d) => atOrUnder(dkim, d))) ||
-      (ptr !== undefined && service.ptrDomains.some((d) => atOrUnder(ptr, d))),
+  const asn = evidence.asn;
+  return (
+    (dkim === undefined ? undefined : SENDING_SERVICES.find((s) => s.dkimDomains.some((d) => atOrUnder(dkim, d)))) ??
+    (ptr === undefined ? undefined : SENDING_SERVICES.find((s) => s.ptrDomains.some((d) => atOrUnder(ptr, d)))) ??
+    (asn === undefined ? undefined : SENDING_SERVICES.find((s) => s.asns?.includes(asn) === true))
   );
 }

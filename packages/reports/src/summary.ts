@@ -52,7 +52,12 @@ const PASSING_SHARE = 0.98;
 
 export function classifySource(row: SourceRow): SourceSummary {
   const passRate = row.messages === 0 ? 0 : row.dmarcPass / row.messages;
-  const service = identifyService(row.dkimDomain === undefined ? {} : { dkimDomain: row.dkimDomain });
+  const service = identifyService({
+    ...(row.dkimDomain !== undefined && { dkimDomain: row.dkimDomain }),
+    // Only a forward-confirmed PTR name is evidence; an unconfirmed one is whatever its owner wrote.
+    ...(row.ptr !== undefined && row.ptrConfirmed === true && { ptrName: row.ptr }),
+    ...(row.asn !== undefined && { asn: row.asn }),
+  });
   let verdict: SourceVerdict;
   if (passRate >= PASSING_SHARE) verdict = 'passing';
   else if (passRate > 0) verdict = 'partly-failing';

@@ -105,4 +105,21 @@ CREATE TABLE quarantine (
 );
 `,
   },
+  {
+    version: 2,
+    sql: `
+CREATE TABLE ip_info (
+  ip TEXT PRIMARY KEY,
+  ptr TEXT,
+  ptr_confirmed BOOLEAN NOT NULL,
+  ptr_domain TEXT,
+  asn BIGINT,
+  as_name TEXT,
+  country TEXT,
+  service TEXT,
+  note TEXT,
+  looked_up_at BIGINT NOT NULL
+);
+`,
+  },
 ];

@@ -11,6 +11,7 @@ import type {
   AggregateReport,
   AggregateWriter,
   DayRow,
+  IpEnrichment,
   ReportStore,
   SaveOutcome,
   SourceRow,
@@ -33,6 +34,10 @@ import {
   failureRow,
   recordCounts,
   filterParams,
+  IP_INFO_COLUMNS,
+  ipInfoRow,
+  SOURCES_SELECT,
+  sourceRow,
   quarantineRow,
   storedAggregateRow,
   tlsRow,
@@ -219,34 +224,44 @@ export class PostgresReportStore implements ReportStore {
 
   async sources(filter: SummaryFilter, limit: number): Promise<SourceRow[]> {
     const { domain, since } = filterParams(filter);
+    const sql = SOURCES_SELECT.replaceAll('$DOMAIN', '$1::text')
+      .replaceAll('$SINCE', '$2::bigint')
+      .replace('$LIMIT', '$3')
+      .replace('ORDER BY messages DESC, x.source_ip', 'ORDER BY messages DESC, x.source_ip COLLATE "C"');
+    const result = await this.pool.query(sql, [domain, since, limit]);
+    return (result.rows as Record<string, unknown>[]).map(sourceRow);
+  }
+
+  async unenrichedSourceIps(limit: number): Promise<string[]> {
     const result = await this.pool.query(
-      `SELECT x.source_ip, x.header_from, SUM(x.count)::bigint AS messages,
-              COALESCE(SUM(x.count) FILTER (WHERE x.dmarc_pass), 0)::bigint AS dmarc_pass,
-              COALESCE(SUM(x.count) FILTER (WHERE x.dkim_aligned), 0)::bigint AS dkim_aligned,
-              COALESCE(SUM(x.count) FILTER (WHERE x.spf_aligned), 0)::bigint AS spf_aligned,
-              COALESCE(SUM(x.count) FILTER (WHERE x.disposition = 'quarantine'), 0)::bigint AS quarantined,
-              COALESCE(SUM(x.count) FILTER (WHERE x.disposition = 'reject'), 0)::bigint AS rejected,
-              MAX(x.dkim_domain) AS dkim_domain,
-              COUNT(DISTINCT r.reporter_key)::bigint AS reporters
-       FROM aggregate_records x JOIN aggregate_reports r ON r.id = x.report
-       WHERE ($1::text IS NULL OR r.policy_domain = $1) AND ($2::bigint IS NULL OR r.end_time >= $2)
-       GROUP BY x.source_ip, x.header_from
-       ORDER BY messages DESC, x.source_ip COLLATE "C"
-       LIMIT $3`,
-      [domain, since, limit],
+      `SELECT DISTINCT x.source_ip AS ip FROM aggregate_records x
+       WHERE NOT EXISTS (SELECT 1 FROM ip_info i WHERE i.ip = x.source_ip) LIMIT $1`,
+      [limit],
     );
-    return result.rows.map((row: Record<string, unknown>) => ({
-      sourceIp: String(row['source_ip']),
-      headerFrom: String(row['header_from']),
-      messages: Number(row['messages']),
-      dmarcPass: Number(row['dmarc_pass']),
-      dkimAligned: Number(row['dkim_aligned']),
-      spfAligned: Number(row['spf_aligned']),
-      quarantined: Number(row['quarantined']),
-      rejected: Number(row['rejected']),
-      ...(row['dkim_domain'] !== null && { dkimDomain: String(row['dkim_domain']) }),
-      reporters: Number(row['reporters']),
-    }));
+    return (result.rows as { ip: string }[]).map((r) => r.ip);
+  }
+
+  async saveIpInfo(rows: readonly IpEnrichment[], lookedUpAt: number): Promise<void> {
+    const columns = IP_INFO_COLUMNS.join(', ');
+    const updates = IP_INFO_COLUMNS.slice(1)
+      .map((c) => `${c} = EXCLUDED.${c}`)
+      .join(', ');
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      for (const row of rows) {
+        await client.query(
+          `INSERT INTO ip_info (${columns}) VALUES (${placeholders(IP_INFO_COLUMNS.length)}) ON CONFLICT (ip) DO UPDATE SET ${updates}`,
+          ipInfoRow(row, lookedUpAt),
+        );
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   async days(filter: SummaryFilter): Promise<DayRow[]> {

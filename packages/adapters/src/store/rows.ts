@@ -8,6 +8,8 @@ import type {
   AggregateRecord,
   AggregateReport,
   FailureReport,
+  IpEnrichment,
+  SourceRow,
   StoredAggregateRow,
   SummaryFilter,
   TlsReport,
@@ -226,4 +228,81 @@ export function storedAggregateRow(row: Record<string, unknown>): StoredAggregat
 /** The summary filter as named parameters: @domain and @since (NULL when not filtered). */
 export function filterParams(filter: SummaryFilter): { domain: string | null; since: number | null } {
   return { domain: filter.domain?.toLowerCase() ?? null, since: filter.since ?? null };
+}
+
+export const IP_INFO_COLUMNS = [
+  'ip',
+  'ptr',
+  'ptr_confirmed',
+  'ptr_domain',
+  'asn',
+  'as_name',
+  'country',
+  'service',
+  'note',
+  'looked_up_at',
+] as const;
+
+export function ipInfoRow(e: IpEnrichment, lookedUpAt: number): unknown[] {
+  return [
+    e.ip,
+    e.ptr ?? null,
+    e.ptrConfirmed,
+    e.ptrDomain ?? null,
+    e.asn ?? null,
+    e.asName ?? null,
+    e.country ?? null,
+    e.service ?? null,
+    e.note ?? null,
+    lookedUpAt,
+  ];
+}
+
+/**
+ * The sources query, shared: messages per source address and From domain with their alignment and
+ * dispositions, and the address's enrichment when there is one. `$DOMAIN`, `$SINCE` and `$LIMIT`
+ * are replaced by each store's parameter syntax.
+ */
+export const SOURCES_SELECT = `SELECT x.source_ip, x.header_from, SUM(x.count) AS messages,
+  SUM(CASE WHEN x.dmarc_pass THEN x.count ELSE 0 END) AS dmarc_pass,
+  SUM(CASE WHEN x.dkim_aligned THEN x.count ELSE 0 END) AS dkim_aligned,
+  SUM(CASE WHEN x.spf_aligned THEN x.count ELSE 0 END) AS spf_aligned,
+  SUM(CASE WHEN x.disposition = 'quarantine' THEN x.count ELSE 0 END) AS quarantined,
+  SUM(CASE WHEN x.disposition = 'reject' THEN x.count ELSE 0 END) AS rejected,
+  MAX(x.dkim_domain) AS dkim_domain,
+  COUNT(DISTINCT r.reporter_key) AS reporters,
+  MAX(i.ptr) AS ptr, MAX(CASE WHEN i.ptr_confirmed THEN 1 ELSE 0 END) AS ptr_confirmed, MAX(i.ptr_domain) AS ptr_domain,
+  MAX(i.asn) AS asn, MAX(i.as_name) AS as_name, MAX(i.country) AS country
+FROM aggregate_records x JOIN aggregate_reports r ON r.id = x.report LEFT JOIN ip_info i ON i.ip = x.source_ip
+WHERE ($DOMAIN IS NULL OR r.policy_domain = $DOMAIN) AND ($SINCE IS NULL OR r.end_time >= $SINCE)
+GROUP BY x.source_ip, x.header_from
+ORDER BY messages DESC, x.source_ip
+LIMIT $LIMIT`;
+
+/** A row of SOURCES_SELECT as the port's type (numbers may come back as strings from PostgreSQL). */
+export function sourceRow(row: Record<string, unknown>): SourceRow {
+  const text = (key: string) => (row[key] === null || row[key] === undefined ? undefined : String(row[key]));
+  const ptr = text('ptr');
+  const ptrDomain = text('ptr_domain');
+  const asn = text('asn');
+  const asName = text('as_name');
+  const country = text('country');
+  const dkimDomain = text('dkim_domain');
+  return {
+    sourceIp: String(row['source_ip']),
+    headerFrom: String(row['header_from']),
+    messages: Number(row['messages']),
+    dmarcPass: Number(row['dmarc_pass']),
+    dkimAligned: Number(row['dkim_aligned']),
+    spfAligned: Number(row['spf_aligned']),
+    quarantined: Number(row['quarantined']),
+    rejected: Number(row['rejected']),
+    reporters: Number(row['reporters']),
+    ...(dkimDomain !== undefined && { dkimDomain }),
+    ...(ptr !== undefined && { ptr, ptrConfirmed: Number(row['ptr_confirmed']) === 1 }),
+    ...(ptrDomain !== undefined && { ptrDomain }),
+    ...(asn !== undefined && { asn: Number(asn) }),
+    ...(asName !== undefined && { asName }),
+    ...(country !== undefined && { country }),
+  };
 }

@@ -106,4 +106,21 @@ CREATE TABLE quarantine (
 );
 `,
   },
+  {
+    version: 2,
+    sql: `
+CREATE TABLE ip_info (
+  ip TEXT PRIMARY KEY,
+  ptr TEXT,
+  ptr_confirmed INTEGER NOT NULL,
+  ptr_domain TEXT,
+  asn INTEGER,
+  as_name TEXT,
+  country TEXT,
+  service TEXT,
+  note TEXT,
+  looked_up_at INTEGER NOT NULL
+);
+`,
+  },
 ];

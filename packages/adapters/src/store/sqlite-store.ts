@@ -10,6 +10,7 @@ import type {
   AggregateReport,
   AggregateWriter,
   DayRow,
+  IpEnrichment,
   ReportStore,
   SaveOutcome,
   SourceRow,
@@ -32,6 +33,10 @@ import {
   failureRow,
   recordCounts,
   filterParams,
+  IP_INFO_COLUMNS,
+  ipInfoRow,
+  SOURCES_SELECT,
+  sourceRow,
   quarantineRow,
   storedAggregateRow,
   tlsRow,
@@ -248,27 +253,32 @@ export class SqliteReportStore implements ReportStore {
   }
 
   sources(filter: SummaryFilter, limit: number): Promise<SourceRow[]> {
-    const where = reportFilter(filter);
+    const sql = SOURCES_SELECT.replaceAll('$DOMAIN', '@domain')
+      .replaceAll('$SINCE', '@since')
+      .replace('$LIMIT', '@limit');
+    const rows = this.db.prepare(sql).all({ ...filterParams(filter), limit }) as Record<string, unknown>[];
+    return Promise.resolve(rows.map(sourceRow));
+  }
+
+  unenrichedSourceIps(limit: number): Promise<string[]> {
     const rows = this.db
       .prepare(
-        `SELECT x.source_ip AS sourceIp, x.header_from AS headerFrom, SUM(x.count) AS messages,
-                SUM(CASE WHEN x.dmarc_pass = 1 THEN x.count ELSE 0 END) AS dmarcPass,
-                SUM(CASE WHEN x.dkim_aligned = 1 THEN x.count ELSE 0 END) AS dkimAligned,
-                SUM(CASE WHEN x.spf_aligned = 1 THEN x.count ELSE 0 END) AS spfAligned,
-                SUM(CASE WHEN x.disposition = 'quarantine' THEN x.count ELSE 0 END) AS quarantined,
-                SUM(CASE WHEN x.disposition = 'reject' THEN x.count ELSE 0 END) AS rejected,
-                MAX(x.dkim_domain) AS dkimDomain,
-                COUNT(DISTINCT r.reporter_key) AS reporters
-         FROM aggregate_records x JOIN aggregate_reports r ON r.id = x.report
-         WHERE ${where.sql}
-         GROUP BY x.source_ip, x.header_from
-         ORDER BY messages DESC, x.source_ip
-         LIMIT @limit`,
+        `SELECT DISTINCT x.source_ip AS ip FROM aggregate_records x
+         WHERE NOT EXISTS (SELECT 1 FROM ip_info i WHERE i.ip = x.source_ip) LIMIT ?`,
       )
-      .all({ ...where.params, limit }) as (Omit<SourceRow, 'dkimDomain'> & { dkimDomain: string | null })[];
-    return Promise.resolve(
-      rows.map(({ dkimDomain, ...row }) => ({ ...row, ...(dkimDomain !== null && { dkimDomain }) })),
+      .all(limit) as { ip: string }[];
+    return Promise.resolve(rows.map((r) => r.ip));
+  }
+
+  async saveIpInfo(rows: readonly IpEnrichment[], lookedUpAt: number): Promise<void> {
+    const columns = IP_INFO_COLUMNS.join(', ');
+    const statement = this.db.prepare(
+      `INSERT OR REPLACE INTO ip_info (${columns}) VALUES (${IP_INFO_COLUMNS.map(() => '?').join(', ')})`,
     );
+    this.db.transaction(() => {
+      for (const row of rows) statement.run(sqliteValues(ipInfoRow(row, lookedUpAt)));
+    })();
+    return Promise.resolve();
   }
 
   days(filter: SummaryFilter): Promise<DayRow[]> {

@@ -196,6 +196,51 @@ export function storeContract(name: string, open: () => Promise<ReportStore>): v
     },
   );
 
+  withStore('enrichment: unenriched addresses are listed once; saved facts join the sources', async (store) => {
+    await store.save(
+      [
+        entry(
+          aggregate({
+            rows: [
+              ['192.0.2.1', 5, 'example.com'],
+              ['167.89.1.1', 3, 'sendgrid.net'],
+            ],
+          }),
+        ),
+      ],
+      'a.xml',
+    );
+    assert.deepEqual((await store.unenrichedSourceIps(10)).sort(), ['167.89.1.1', '192.0.2.1']);
+    await store.saveIpInfo(
+      [
+        {
+          ip: '167.89.1.1',
+          ptr: 'o1.ptr.sendgrid.net',
+          ptrConfirmed: true,
+          ptrDomain: 'sendgrid.net',
+          asn: 11377,
+          asName: 'SendGrid, Inc.',
+          country: 'US',
+          service: 'SendGrid',
+        },
+        { ip: '192.0.2.1', ptrConfirmed: false, note: 'PTR: nxdomain' },
+      ],
+      1_800_000_000,
+    );
+    assert.deepEqual(await store.unenrichedSourceIps(10), []);
+    const sources = await store.sources({}, 10);
+    const sendgrid = sources.find((s) => s.sourceIp === '167.89.1.1');
+    assert.deepEqual(
+      [sendgrid?.ptr, sendgrid?.ptrConfirmed, sendgrid?.ptrDomain, sendgrid?.asn, sendgrid?.asName, sendgrid?.country],
+      ['o1.ptr.sendgrid.net', true, 'sendgrid.net', 11377, 'SendGrid, Inc.', 'US'],
+    );
+    const own = sources.find((s) => s.sourceIp === '192.0.2.1');
+    assert.deepEqual([own?.ptr, own?.asn, own?.messages], [undefined, undefined, 5]);
+    // Saving again replaces.
+    await store.saveIpInfo([{ ip: '192.0.2.1', ptr: 'mx.example.com', ptrConfirmed: true }], 1_800_000_100);
+    assert.equal((await store.sources({}, 10)).find((s) => s.sourceIp === '192.0.2.1')?.ptr, 'mx.example.com');
+  });
+
   withStore('quarantine keeps the bytes and the reason once per content', async (store) => {
     const junk: StoreEntry = { kind: 'quarantine', reason: 'no report found', bytes: Buffer.from('hello') };
     assert.deepEqual(await store.save([junk], 'junk.txt'), ['stored']);

@@ -46,7 +46,12 @@ export function renderSummaryText(summary: ReportSummary): string {
 }
 
 function sourceLine(s: SourceSummary): string {
-  return `${s.sourceIp.padEnd(16)} ${s.headerFrom.slice(0, 20).padEnd(20)} ${number(s.messages).padStart(9)} ${percent(s.passRate).padStart(7)}  ${(s.service?.name ?? '-').slice(0, 20).padEnd(20)} ${s.verdict}`;
+  // The service when known; else what enrichment found: the confirmed PTR domain or the AS name.
+  const who =
+    s.service?.name ??
+    (s.ptrConfirmed === true ? s.ptrDomain : undefined) ??
+    (s.asName === undefined ? '-' : `AS${s.asn ?? '?'} ${s.asName}`);
+  return `${s.sourceIp.padEnd(16)} ${s.headerFrom.slice(0, 20).padEnd(20)} ${number(s.messages).padStart(9)} ${percent(s.passRate).padStart(7)}  ${who.slice(0, 20).padEnd(20)} ${s.verdict}`;
 }
 
 function advice(s: SourceSummary): string {
