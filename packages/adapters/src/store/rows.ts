@@ -92,7 +92,7 @@ export function aggregateRecordRows(records: readonly AggregateRecord[]): unknow
     r.alignment.spf,
     r.alignment.dmarc,
     r.dkim.find((d) => d.result === 'pass')?.domain ?? null,
-    JSON.stringify(r.reasons),
+    r.reasons.length === 0 ? '[]' : JSON.stringify(r.reasons),
     JSON.stringify(r.dkim),
     JSON.stringify(r.spf),
   ]);

@@ -142,7 +142,12 @@ export class SqliteReportStore implements ReportStore {
 
   private insertRecords(reportId: number, records: readonly AggregateRecord[]): void {
     const statement = this.insert('aggregate_records', ['report', ...AGGREGATE_RECORD_COLUMNS]);
-    for (const row of aggregateRecordRows(records)) statement.run([reportId, ...sqliteValues(row)]);
+    for (const row of aggregateRecordRows(records)) {
+      // In place: booleans to 1/0, the report id in front (this loop runs once per record).
+      for (let i = 0; i < row.length; i += 1) if (typeof row[i] === 'boolean') row[i] = row[i] ? 1 : 0;
+      row.unshift(reportId);
+      statement.run(row);
+    }
   }
 
   private insertDays(
