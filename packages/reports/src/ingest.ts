@@ -102,10 +102,16 @@ export async function ingest(
       });
       continue;
     }
+    const partial = item.size !== undefined && item.size > item.bytes.length;
+    const problem =
+      item.problem ??
+      (partial
+        ? `${item.name}: ${item.size} bytes, too large to unpack (only XML and gzip reports are streamed; its first bytes are kept)`
+        : undefined);
     const entries: StoreEntry[] =
-      item.problem === undefined
+      problem === undefined
         ? await entriesOf(item.bytes, options)
-        : [{ kind: 'quarantine', reason: item.problem, bytes: item.bytes }];
+        : [{ kind: 'quarantine', reason: problem, bytes: item.bytes }];
     batch.push({ item, entries });
     for (const entry of entries) if (entry.kind === 'aggregate') batchRecords += entry.report.records.length;
     if (batch.length >= BATCH_ITEMS || batchRecords >= BATCH_RECORDS) {
@@ -171,10 +177,15 @@ function shouldStream(item: SourceItem): boolean {
   return expanded > STREAM_ABOVE_BYTES;
 }
 
+const QUARANTINE_KEEP_BYTES = 1024 * 1024;
+
 /** What one item holds: its reports, and a quarantine entry for each part that failed. */
 export async function entriesOf(bytes: Uint8Array, options: IngestOptions = {}): Promise<StoreEntry[]> {
   const unpacked = await unpackReports(bytes, options.limits);
-  if (!unpacked.ok) return [{ kind: 'quarantine', reason: unpacked.reason, bytes }];
+  // Very large inputs keep their first MiB in the quarantine: enough to see what they were. The
+  // whole input stays at its source (a file on disk, a message moved to the invalid folder).
+  const kept = bytes.length > QUARANTINE_KEEP_BYTES ? bytes.subarray(0, QUARANTINE_KEEP_BYTES) : bytes;
+  if (!unpacked.ok) return [{ kind: 'quarantine', reason: unpacked.reason, bytes: kept }];
   const entries: StoreEntry[] = [];
   for (const part of unpacked.parts) entries.push(await entryOf(part, options));
   return entries;

@@ -16,7 +16,7 @@ export interface SmtpReceiverOptions {
   readonly port: number;
   /** Report addresses accepted in RCPT TO (compared case-insensitively). */
   readonly addresses: readonly string[];
-  /** Largest message accepted (default 50 MiB). */
+  /** Largest message accepted (default 32 MiB, the largest mail the unpacker parses). */
   readonly maxMessageBytes?: number;
   /** PEM certificate and key: STARTTLS is offered when both are given. */
   readonly tls?: { readonly cert: Uint8Array; readonly key: Uint8Array };
@@ -33,7 +33,7 @@ export interface RunningReceiver {
 
 export async function startSmtpReceiver(store: ReportStore, options: SmtpReceiverOptions): Promise<RunningReceiver> {
   const accepted = new Set(options.addresses.map((a) => a.toLowerCase()));
-  const maxBytes = options.maxMessageBytes ?? 50 * 1024 * 1024;
+  const maxBytes = options.maxMessageBytes ?? 32 * 1024 * 1024;
   const server = new SMTPServer({
     name: options.name ?? 'mailward',
     banner: 'mailward report receiver',

@@ -28,7 +28,7 @@ export interface UnpackLimits {
   readonly maxZipMembers: number;
   /** Containers inside containers (default 5). */
   readonly maxDepth: number;
-  /** A mail larger than this is not parsed (default 100 MiB). */
+  /** A mail larger than this is not parsed (default 32 MiB: parsing MIME takes several times the size in memory). */
   readonly maxMailBytes: number;
 }
 
@@ -36,7 +36,7 @@ export const DEFAULT_UNPACK_LIMITS: UnpackLimits = {
   maxDecompressedBytes: 512 * 1024 * 1024,
   maxZipMembers: 100,
   maxDepth: 5,
-  maxMailBytes: 100 * 1024 * 1024,
+  maxMailBytes: 32 * 1024 * 1024,
 };
 
 export type UnpackResult =
