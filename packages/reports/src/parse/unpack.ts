@@ -22,7 +22,7 @@ export interface ReportPart {
 }
 
 export interface UnpackLimits {
-  /** Decompressed bytes over the whole input (default 512 MiB). */
+  /** Decompressed bytes over the whole input (default 128 MiB; larger gzip XML reports are streamed instead). */
   readonly maxDecompressedBytes: number;
   /** Members of one zip archive (default 100). */
   readonly maxZipMembers: number;
@@ -33,7 +33,7 @@ export interface UnpackLimits {
 }
 
 export const DEFAULT_UNPACK_LIMITS: UnpackLimits = {
-  maxDecompressedBytes: 512 * 1024 * 1024,
+  maxDecompressedBytes: 128 * 1024 * 1024,
   maxZipMembers: 100,
   maxDepth: 5,
   maxMailBytes: 32 * 1024 * 1024,
