@@ -177,15 +177,12 @@ function shouldStream(item: SourceItem): boolean {
   return expanded > STREAM_ABOVE_BYTES;
 }
 
-const QUARANTINE_KEEP_BYTES = 1024 * 1024;
-
 /** What one item holds: its reports, and a quarantine entry for each part that failed. */
 export async function entriesOf(bytes: Uint8Array, options: IngestOptions = {}): Promise<StoreEntry[]> {
   const unpacked = await unpackReports(bytes, options.limits);
-  // Very large inputs keep their first MiB in the quarantine: enough to see what they were. The
-  // whole input stays at its source (a file on disk, a message moved to the invalid folder).
-  const kept = bytes.length > QUARANTINE_KEEP_BYTES ? bytes.subarray(0, QUARANTINE_KEEP_BYTES) : bytes;
-  if (!unpacked.ok) return [{ kind: 'quarantine', reason: unpacked.reason, bytes: kept }];
+  // The raw bytes go to the quarantine whole: nothing is dropped (inputs are already bounded by
+  // the sources' and receivers' size limits).
+  if (!unpacked.ok) return [{ kind: 'quarantine', reason: unpacked.reason, bytes }];
   const entries: StoreEntry[] = [];
   for (const part of unpacked.parts) entries.push(await entryOf(part, options));
   return entries;
