@@ -36,6 +36,16 @@ export function renderSummaryText(summary: ReportSummary): string {
     );
     for (const s of summary.topSources) lines.push(`  ${sourceLine(s)}`);
   }
+  const failing = summary.failingSources.filter((f) => f.messages > f.dmarcPass);
+  if (failing.length > 0) {
+    lines.push('', 'Sources failing DMARC (failing messages):');
+    for (const f of failing) {
+      const who = f.service?.name ?? (f.ptrConfirmed === true ? f.ptrDomain : undefined) ?? '-';
+      lines.push(
+        `  ${f.sourceIp.padEnd(16)} ${number(f.messages - f.dmarcPass).padStart(9)}  ${who.slice(0, 20).padEnd(20)} ${f.verdict}`,
+      );
+    }
+  }
   const r = summary.readiness;
   lines.push('', `Readiness for p=reject: ${r.ready ? 'ready' : 'not ready'}`, `  ${r.explanation}`);
   for (const s of r.mustFix) {
