@@ -73,10 +73,18 @@ export async function readItem(path: string, maxBytes: number, streamable = fals
         problem: `${path}: ${size} bytes, over the ${maxBytes}-byte limit (only the first 64 KiB are kept)`,
       };
     }
-    const bytes = await handle.readFile();
+    // One read of the known size: FileHandle.readFile would stat the file again.
+    const bytes = Buffer.allocUnsafe(size);
+    let filled = 0;
+    while (filled < size) {
+      const { bytesRead } = await handle.read(bytes, filled, size - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    const whole = filled === size ? bytes : bytes.subarray(0, filled);
     return streamable
-      ? { name: path, bytes, size, stream: () => createReadStream(path, { highWaterMark: 1 << 20 }) }
-      : { name: path, bytes };
+      ? { name: path, bytes: whole, size: filled, stream: () => createReadStream(path, { highWaterMark: 1 << 20 }) }
+      : { name: path, bytes: whole };
   } finally {
     await handle.close();
   }
