@@ -8,3 +8,4 @@ export * from './domain/index.js';
 export * as arc from './arc/index.js';
 export * from './dmarc/index.js';
 export * from './authenticate.js';
+export * from './audit/index.js';

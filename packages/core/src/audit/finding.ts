@@ -1,0 +1,44 @@
+/**
+ * Audit findings: one per observation, with a stable code (documented in docs/audit.md), a
+ * severity, the area, a message for the administrator, the RFC section, and the fix (where possible
+ * the exact record to publish). Severity guide: what lets anyone spoof the domain or breaks
+ * delivery is an error; a weak but working setup is a warning; a missing optional protection is
+ * info or a warning, never an error; `ok` records what was checked and found right.
+ */
+export type Severity = 'error' | 'warning' | 'info' | 'ok';
+
+export type AuditArea = 'spf' | 'dkim' | 'dmarc' | 'mx' | 'mta-sts' | 'tls-rpt' | 'bimi' | 'dnssec' | 'smtp';
+
+export interface Finding {
+  readonly code: string;
+  readonly severity: Severity;
+  readonly area: AuditArea;
+  readonly message: string;
+  /** e.g. "RFC 7208 §4.6.4". */
+  readonly rfc?: string;
+  readonly fix?: string;
+}
+
+export type Grade = 'A' | 'B' | 'C' | 'F';
+
+/** Areas whose absence is never an error: at worst their grade is B. */
+const OPTIONAL_AREAS: ReadonlySet<AuditArea> = new Set(['mta-sts', 'tls-rpt', 'bimi', 'dnssec']);
+
+/**
+ * The grading rule (docs/audit.md): an area with an error is F; with two or more warnings C; with
+ * one warning B; otherwise A. Optional protections never grade below B. The overall grade is the
+ * worst area grade.
+ */
+export function gradeArea(area: AuditArea, findings: readonly Finding[]): Grade {
+  const own = findings.filter((f) => f.area === area);
+  const errors = own.filter((f) => f.severity === 'error').length;
+  const warnings = own.filter((f) => f.severity === 'warning').length;
+  const grade: Grade = errors > 0 ? 'F' : warnings >= 2 ? 'C' : warnings === 1 ? 'B' : 'A';
+  return OPTIONAL_AREAS.has(area) && (grade === 'F' || grade === 'C') ? 'B' : grade;
+}
+
+const ORDER: readonly Grade[] = ['A', 'B', 'C', 'F'];
+
+export function overallGrade(grades: readonly Grade[]): Grade {
+  return grades.reduce<Grade>((worst, g) => (ORDER.indexOf(g) > ORDER.indexOf(worst) ? g : worst), 'A');
+}

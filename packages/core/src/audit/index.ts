@@ -1,0 +1,4 @@
+export * from './finding.js';
+export * from './spf.js';
+export * from './dmarc.js';
+export * from './check.js';

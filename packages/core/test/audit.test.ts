@@ -1,0 +1,181 @@
+/**
+ * Domain audits: one crafted domain per finding, asserting the exact codes (SPF, DMARC) and the
+ * grading rule.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Finding } from '../src/index.js';
+import { auditDmarc, auditDomain, auditSpf, gradeArea, overallGrade } from '../src/index.js';
+import { resolverFor } from './support/dkim-keys.js';
+
+const includes = (n: number, prefix: string) =>
+  Object.fromEntries(
+    Array.from({ length: n }, (_, i) => [`${prefix}${i}.example`, [{ TXT: `v=spf1 a:h${i}.${prefix}.example -all` }]]),
+  );
+
+const ZONE = {
+  // SPF
+  'good.example': [{ TXT: 'v=spf1 ip4:192.0.2.0/24 include:_spf.good.example -all' }, { MX: [10, 'mx.good.example'] }],
+  '_spf.good.example': [{ TXT: 'v=spf1 ip4:198.51.100.0/24 ~all' }],
+  '_dmarc.good.example': [{ TXT: 'v=DMARC1; p=reject; rua=mailto:d@good.example' }],
+  'mx.good.example': [{ A: '192.0.2.25' }],
+  'none.example': [{ MX: [10, 'mx.good.example'] }],
+  'passall.example': [{ TXT: 'v=spf1 +all' }, { MX: [10, 'mx.good.example'] }],
+  'neutral.example': [{ TXT: 'v=spf1 mx ?all' }, { MX: [10, 'mx.good.example'] }],
+  'noall.example': [{ TXT: 'v=spf1 ip4:192.0.2.1' }, { MX: [10, 'mx.good.example'] }],
+  'two.example': [{ TXT: 'v=spf1 -all' }, { TXT: 'v=spf1 mx -all' }, { MX: [10, 'mx.good.example'] }],
+  'syntax.example': [{ TXT: 'v=spf1 ip4:300.1.1.1 foo:bar -all' }, { MX: [10, 'mx.good.example'] }],
+  'ptr.example': [{ TXT: 'v=spf1 ptr -all' }, { MX: [10, 'mx.good.example'] }],
+  'loop.example': [{ TXT: 'v=spf1 include:loop2.example -all' }, { MX: [10, 'mx.good.example'] }],
+  'loop2.example': [{ TXT: 'v=spf1 include:loop.example -all' }],
+  'dup.example': [{ TXT: 'v=spf1 include:a.dup.example include:b.dup.example -all' }, { MX: [10, 'mx.good.example'] }],
+  'a.dup.example': [{ TXT: 'v=spf1 include:shared.example -all' }],
+  'b.dup.example': [{ TXT: 'v=spf1 include:shared.example -all' }],
+  'shared.example': [{ TXT: 'v=spf1 ip4:203.0.113.0/24 -all' }],
+  'many.example': [
+    { TXT: `v=spf1 ${Array.from({ length: 11 }, (_, i) => `include:m${i}.example`).join(' ')} -all` },
+    { MX: [10, 'mx.good.example'] },
+  ],
+  ...Object.fromEntries(
+    Array.from({ length: 11 }, (_, i) => [`m${i}.example`, [{ TXT: 'v=spf1 ip4:192.0.2.9 -all' }]]),
+  ),
+  'void.example': [
+    { TXT: 'v=spf1 a:gone1.example a:gone2.example mx:gone3.example -all' },
+    { MX: [10, 'mx.good.example'] },
+  ],
+  'missinc.example': [{ TXT: 'v=spf1 include:nowhere.example -all' }, { MX: [10, 'mx.good.example'] }],
+  'long.example': [
+    { TXT: [`v=spf1 ${Array.from({ length: 28 }, (_, i) => `ip4:192.0.${i}.0/24`).join(' ')}`, ' -all'] },
+    { MX: [10, 'mx.good.example'] },
+  ],
+  'senderid.example': [{ TXT: 'v=spf1 -all' }, { TXT: 'spf2.0/pra -all' }, { MX: [10, 'mx.good.example'] }],
+  'parked.example': [{ TXT: 'v=spf1 mx ~all' }, { MX: [0, '.'] }],
+  'parkedok.example': [{ TXT: 'v=spf1 -all' }, { MX: [0, '.'] }],
+  'afterall.example': [{ TXT: 'v=spf1 -all ip4:192.0.2.1' }, { MX: [10, 'mx.good.example'] }],
+  'broken.example': ['SERVFAIL'],
+  ...includes(0, 'x'),
+  // DMARC
+  'nodmarc.example': [{ TXT: 'v=spf1 -all' }],
+  'pnone.example': [{ TXT: 'v=spf1 -all' }, { MX: [10, 'mx.good.example'] }],
+  '_dmarc.pnone.example': [{ TXT: 'v=DMARC1; p=none; rua=mailto:d@pnone.example' }],
+  'spnone.example': [{ TXT: 'v=spf1 -all' }, { MX: [10, 'mx.good.example'] }],
+  '_dmarc.spnone.example': [{ TXT: 'v=DMARC1; p=reject; sp=none; rua=mailto:d@spnone.example' }],
+  'norua.example': [{ TXT: 'v=spf1 -all' }],
+  '_dmarc.norua.example': [{ TXT: 'v=DMARC1; p=reject' }],
+  'testing.example': [{ TXT: 'v=spf1 -all' }, { MX: [10, 'mx.good.example'] }],
+  '_dmarc.testing.example': [{ TXT: 'v=DMARC1; p=reject; t=y; rua=mailto:d@testing.example' }],
+  'historic.example': [{ TXT: 'v=spf1 -all' }, { MX: [10, 'mx.good.example'] }],
+  '_dmarc.historic.example': [{ TXT: 'v=DMARC1; p=reject; pct=50; rua=mailto:d@historic.example' }],
+  'manyuri.example': [{ TXT: 'v=spf1 -all' }, { MX: [10, 'mx.good.example'] }],
+  '_dmarc.manyuri.example': [
+    { TXT: 'v=DMARC1; p=reject; rua=mailto:a@manyuri.example,mailto:b@manyuri.example,mailto:c@manyuri.example' },
+  ],
+  'external.example': [{ TXT: 'v=spf1 -all' }],
+  '_dmarc.external.example': [{ TXT: 'v=DMARC1; p=reject; rua=mailto:d@reports.vendor.example' }],
+  'reports.vendor.example': [{ MX: [10, 'mx.good.example'] }],
+  'authorized.example': [{ TXT: 'v=spf1 -all' }],
+  '_dmarc.authorized.example': [{ TXT: 'v=DMARC1; p=reject; rua=mailto:d@reports.vendor.example' }],
+  'authorized.example._report._dmarc.reports.vendor.example': [{ TXT: 'v=DMARC1' }],
+  'ruanomx.example': [{ TXT: 'v=spf1 -all' }],
+  '_dmarc.ruanomx.example': [{ TXT: 'v=DMARC1; p=reject; rua=mailto:d@sub.ruanomx.example' }],
+  'twodmarc.example': [{ TXT: 'v=spf1 -all' }],
+  '_dmarc.twodmarc.example': [{ TXT: 'v=DMARC1; p=reject' }, { TXT: 'v=DMARC1; p=none' }],
+  'nop.example': [{ TXT: 'v=spf1 -all' }],
+  '_dmarc.nop.example': [{ TXT: 'v=DMARC1; p=block' }],
+  'sub.good.example': [{ A: '192.0.2.80' }],
+  '_dmarc.dmarcfail.example': ['TIMEOUT'],
+};
+const resolver = resolverFor(ZONE);
+
+const codes = (findings: readonly Finding[]) => findings.map((f) => f.code).sort();
+
+const SPF_CASES: [string, string[], { parked?: boolean }?][] = [
+  ['good.example', ['spf-ok']],
+  ['none.example', ['spf-missing']],
+  ['passall.example', ['spf-pass-all']],
+  ['neutral.example', ['spf-neutral-all']],
+  ['noall.example', ['spf-no-all']],
+  ['two.example', ['spf-multiple-records']],
+  ['syntax.example', ['spf-syntax', 'spf-syntax']],
+  ['ptr.example', ['spf-ptr']],
+  ['loop.example', ['spf-loop']],
+  ['dup.example', ['spf-duplicate-include']],
+  ['many.example', ['spf-too-many-lookups']],
+  ['void.example', ['spf-too-many-void-lookups']],
+  ['missinc.example', ['spf-include-missing']],
+  ['long.example', ['spf-record-long']],
+  ['senderid.example', ['spf-ok', 'spf-sender-id']],
+  ['parked.example', ['spf-parked-not-strict'], { parked: true }],
+  ['parkedok.example', ['spf-ok'], { parked: true }],
+  ['afterall.example', ['spf-terms-after-all']],
+  ['broken.example', ['spf-lookup-failed']],
+];
+
+for (const [domain, expected, options] of SPF_CASES) {
+  test(`SPF audit of ${domain}: ${expected.join(', ')}`, async () => {
+    const audit = await auditSpf(domain, { resolver, ...(options ?? {}) });
+    assert.deepEqual(codes(audit.findings), expected.sort(), JSON.stringify(audit.findings, null, 1));
+    for (const f of audit.findings) {
+      assert.equal(f.area, 'spf');
+      assert.match(f.rfc ?? '', /RFC/);
+      if (f.severity === 'error' || f.severity === 'warning')
+        assert.ok(f.fix !== undefined && f.fix.length > 0, f.code);
+    }
+  });
+}
+
+test('SPF audit: the include tree carries lookups per branch', async () => {
+  const audit = await auditSpf('many.example', { resolver });
+  assert.equal(audit.lookups, 11);
+  assert.equal(audit.tree?.children.length, 11);
+  assert.match(audit.findings[0]?.message ?? '', /needs 11 DNS lookups \(at most 10\)/);
+  const good = await auditSpf('good.example', { resolver });
+  assert.deepEqual([good.lookups, good.all, good.tree?.children[0]?.domain], [1, '-', '_spf.good.example']);
+});
+
+const DMARC_CASES: [string, string[]][] = [
+  ['good.example', ['dmarc-ok']],
+  ['nodmarc.example', ['dmarc-missing']],
+  ['pnone.example', ['dmarc-p-none']],
+  ['spnone.example', ['dmarc-sp-none']],
+  ['norua.example', ['dmarc-no-rua']],
+  ['testing.example', ['dmarc-testing']],
+  ['historic.example', ['dmarc-ok', 'dmarc-removed-tag']],
+  ['manyuri.example', ['dmarc-many-uris']],
+  ['external.example', ['dmarc-external-unauthorized']],
+  ['authorized.example', ['dmarc-ok']],
+  ['ruanomx.example', ['dmarc-rua-no-mx']],
+  ['twodmarc.example', ['dmarc-multiple-records']],
+  ['nop.example', ['dmarc-no-policy', 'dmarc-no-rua', 'dmarc-tag-problem']],
+  ['sub.good.example', ['dmarc-inherited', 'dmarc-ok']],
+  ['dmarcfail.example', ['dmarc-lookup-failed']],
+];
+
+for (const [domain, expected] of DMARC_CASES) {
+  test(`DMARC audit of ${domain}: ${expected.join(', ')}`, async () => {
+    const audit = await auditDmarc(domain, { resolver });
+    assert.deepEqual(codes(audit.findings), expected.sort(), JSON.stringify(audit.findings, null, 1));
+  });
+}
+
+test('grades: F with an error, C with two warnings, B with one, A otherwise; optional areas never below B', async () => {
+  const f = (severity: Finding['severity'], area: Finding['area'] = 'spf'): Finding => ({
+    code: 'x',
+    severity,
+    area,
+    message: '',
+  });
+  assert.equal(gradeArea('spf', [f('error')]), 'F');
+  assert.equal(gradeArea('spf', [f('warning'), f('warning')]), 'C');
+  assert.equal(gradeArea('spf', [f('warning'), f('info')]), 'B');
+  assert.equal(gradeArea('spf', [f('ok'), f('info')]), 'A');
+  assert.equal(gradeArea('mta-sts', [f('error', 'mta-sts')]), 'B');
+  assert.equal(overallGrade(['A', 'C', 'B']), 'C');
+  const audit = await auditDomain('good.example', { resolver });
+  assert.deepEqual([audit.grade, audit.grades], ['A', { spf: 'A', dmarc: 'A' }]);
+  const bad = await auditDomain('passall.example', { resolver });
+  assert.equal(bad.grade, 'F');
+  // A null MX makes the domain parked: its SPF must be "v=spf1 -all".
+  const parked = await auditDomain('parked.example', { resolver });
+  assert.ok(parked.findings.some((x) => x.code === 'spf-parked-not-strict'));
+});
