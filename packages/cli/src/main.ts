@@ -29,6 +29,7 @@ const result = await runProgram(process.argv.slice(2), {
   imapPassword: process.env['MAILWARD_IMAP_PASSWORD'],
   progress: (line: string) => process.stdout.write(`${line}\n`),
   stopSignal: stopSignal(),
+  colour: process.stdout.isTTY === true && process.env['NO_COLOR'] === undefined,
 });
 if (result.stdout) process.stdout.write(result.stdout);
 if (result.stdoutBytes) process.stdout.write(result.stdoutBytes);

@@ -7,6 +7,10 @@ import { registerDkimCommands } from './dkim-program.js';
 import { registerArcCommands } from './arc-program.js';
 import { registerDmarcCommands } from './dmarc-program.js';
 import { registerReportsCommands } from './reports-program.js';
+import { checkCommand } from './commands/check.js';
+import { runError, usageError } from './commands/result.js';
+import type { DnsCliOptions } from './dkim-program.js';
+import { dnsOptions, withDns } from './dkim-program.js';
 
 export interface ProgramEnvironment extends DkimProgramEnvironment {
   /** Host name of this machine, used as the receiver in Received-SPF. */
@@ -17,6 +21,8 @@ export interface ProgramEnvironment extends DkimProgramEnvironment {
   readonly progress?: (line: string) => void;
   /** Ends long-running commands (watch mode) when aborted. */
   readonly stopSignal?: AbortSignal;
+  /** Standard output is a terminal: colour is welcome. */
+  readonly colour?: boolean;
 }
 
 /**
@@ -86,6 +92,24 @@ export async function runProgram(argv: readonly string[], env: ProgramEnvironmen
   registerDmarcCommands(program, env, (done) => {
     result = done;
   });
+  withDns(
+    program
+      .command('check')
+      .description('Audit a domain: SPF and DMARC findings with fixes and grades (more areas to come)')
+      .argument('<domain>', 'the domain to audit')
+      .option('--json', 'print JSON (schema in docs/audit.md)', false),
+  ).action(async (domain: string, options: DnsCliOptions & { json: boolean }) => {
+    const setup = await setupResolver(dnsOptions(options));
+    if (!setup.ok) {
+      result = setup.usage ? usageError('check', setup.reason) : runError('check', setup.reason);
+      return;
+    }
+    result = await checkCommand(
+      { domain, json: options.json, colour: env.colour === true },
+      { resolver: setup.resolver },
+    );
+  });
+
   registerReportsCommands(program, env, (done) => {
     result = done;
   });

@@ -74,7 +74,7 @@ export async function auditDmarc(domain: string, options: { readonly resolver: R
       removed ? 'info' : problem.severity === 'error' ? 'warning' : 'info',
       removed ? 'dmarc-removed-tag' : 'dmarc-tag-problem',
       `_dmarc.${discovery.policyDomain}: ${problem.tag}= at position ${problem.position}: ${problem.message}`,
-      removed ? `${RFC} §A.3 (removed tags); RFC 7489 §6.3` : `${RFC} §4.7`,
+      removed ? `${RFC} (removed tags); RFC 7489 §6.3` : `${RFC} §4.7`,
       removed ? `remove ${problem.tag}=` : undefined,
     );
   }

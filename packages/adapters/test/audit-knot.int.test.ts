@@ -1,0 +1,57 @@
+/** Domain audits over real DNS: crafted domains served by Knot, looked up by the network resolver. */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { auditDomain, parseZone } from '@mailward/core';
+import type { ServedZone } from '@mailward/testkit';
+import { serveZone } from '@mailward/testkit';
+import { NetworkResolver } from '../src/index.js';
+
+let served: ServedZone;
+let resolver: NetworkResolver;
+
+before(async () => {
+  const parsed = parseZone({
+    'clean.example': [{ TXT: 'v=spf1 include:_spf.clean.example -all' }, { MX: [10, 'mx.clean.example'] }],
+    '_spf.clean.example': [{ TXT: 'v=spf1 ip4:192.0.2.0/24 -all' }],
+    'mx.clean.example': [{ A: '192.0.2.25' }],
+    '_dmarc.clean.example': [{ TXT: 'v=DMARC1; p=reject; rua=mailto:d@clean.example' }],
+    'loop.example': [{ TXT: 'v=spf1 include:_a.loop.example -all' }, { MX: [10, 'mx.clean.example'] }],
+    '_a.loop.example': [{ TXT: 'v=spf1 include:_b.loop.example -all' }],
+    '_b.loop.example': [{ TXT: 'v=spf1 include:_a.loop.example -all' }],
+    '_dmarc.loop.example': [{ TXT: 'v=DMARC1; p=none; rua=mailto:d@clean.example' }],
+    'loop.example._report._dmarc.clean.example': [{ TXT: 'v=DMARC1' }],
+    'parked.example': [{ TXT: 'v=spf1 a mx ~all' }, { MX: [0, '.'] }, { A: '192.0.2.9' }],
+    '_dmarc.parked.example': [{ TXT: 'v=DMARC1; p=reject; rua=mailto:d@clean.example' }],
+    'parked.example._report._dmarc.clean.example': [{ TXT: 'v=DMARC1' }],
+    'slow.example': [{ MX: [10, 'mx.clean.example'] }, 'TIMEOUT'],
+    '_dmarc.slow.example': ['TIMEOUT'],
+  });
+  assert.ok(parsed.ok, parsed.ok ? '' : parsed.errors.join('; '));
+  served = await serveZone(parsed.zone);
+  resolver = new NetworkResolver({ servers: [{ host: served.host, port: served.port }], timeoutMs: 300, retries: 1 });
+});
+
+after(async () => {
+  await served?.stop();
+});
+
+const codes = async (domain: string) => (await auditDomain(domain, { resolver })).findings.map((f) => f.code).sort();
+
+test('a clean domain over Knot: spf-ok and dmarc-ok, grade A', async () => {
+  const audit = await auditDomain('clean.example', { resolver });
+  assert.deepEqual([audit.grade, audit.findings.map((f) => f.code).sort()], ['A', ['dmarc-ok', 'spf-ok']]);
+});
+
+test('an include loop and p=none over Knot', async () => {
+  assert.deepEqual(await codes('loop.example'), ['dmarc-p-none', 'spf-loop']);
+});
+
+test('a null MX makes the parked profile apply over Knot', async () => {
+  assert.deepEqual(await codes('parked.example'), ['dmarc-ok', 'spf-parked-not-strict']);
+});
+
+test('timeouts are findings, in bounded time', async () => {
+  const started = performance.now();
+  assert.deepEqual(await codes('slow.example'), ['dmarc-lookup-failed', 'spf-lookup-failed']);
+  assert.ok(performance.now() - started < 10_000);
+});

@@ -1,0 +1,73 @@
+/** `mailward check`: text and JSON output, exit codes by severity, bad arguments. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runProgram } from '../src/program.js';
+
+const env = { hostname: 'mx.test', readStdin: () => Promise.resolve(new Uint8Array()) };
+const dir = mkdtempSync(join(tmpdir(), 'mailward-check-'));
+const fixture = join(dir, 'zone.yaml');
+writeFileSync(
+  fixture,
+  `
+clean.example:
+  - TXT: 'v=spf1 ip4:192.0.2.0/24 -all'
+  - MX: [10, mx.clean.example]
+mx.clean.example:
+  - A: 192.0.2.25
+_dmarc.clean.example:
+  - TXT: 'v=DMARC1; p=reject; rua=mailto:dmarc@clean.example'
+weak.example:
+  - TXT: 'v=spf1 mx ?all'
+  - MX: [10, mx.clean.example]
+_dmarc.weak.example:
+  - TXT: 'v=DMARC1; p=none; rua=mailto:dmarc@weak.example'
+open.example:
+  - TXT: 'v=spf1 +all'
+  - MX: [10, mx.clean.example]
+`,
+);
+
+test('mailward check: a clean domain exits 0 with grade A', async () => {
+  const out = await runProgram(['check', 'clean.example', '--dns-fixture', fixture], env);
+  assert.equal(out.exitCode, 0, out.stderr);
+  assert.match(out.stdout, /^clean\.example: grade A\n\nSPF \(grade A\)\n {2}ok {4}spf-ok: /);
+  assert.doesNotMatch(out.stdout, /\x1b\[/);
+});
+
+test('mailward check: warnings exit 1; each finding has its fix', async () => {
+  const out = await runProgram(['check', 'weak.example', '--dns-fixture', fixture], env);
+  assert.equal(out.exitCode, 1);
+  assert.match(out.stdout, /WARN  spf-neutral-all: .*\n {8}fix: end the record with -all/);
+  assert.match(out.stdout, /WARN  dmarc-p-none: /);
+  assert.match(out.stdout, /^weak\.example: grade B/);
+});
+
+test('mailward check --json: errors exit 2; the documented schema', async () => {
+  const out = await runProgram(['check', 'open.example', '--json', '--dns-fixture', fixture], env);
+  assert.equal(out.exitCode, 2);
+  const json = JSON.parse(out.stdout) as {
+    domain: string;
+    grade: string;
+    grades: Record<string, string>;
+    findings: { code: string; severity: string; area: string; message: string; fix?: string; rfc?: string }[];
+  };
+  assert.equal(json.domain, 'open.example');
+  assert.equal(json.grade, 'F');
+  assert.deepEqual(json.grades, { spf: 'F', dmarc: 'F' });
+  assert.deepEqual(json.findings.map((f) => `${f.area}:${f.code}:${f.severity}`).sort(), [
+    'dmarc:dmarc-missing:error',
+    'spf:spf-pass-all:error',
+  ]);
+  assert.ok(json.findings.every((f) => f.message.length > 0 && f.fix !== undefined));
+});
+
+test('mailward check: colour on a terminal; a bad domain is a usage error', async () => {
+  const coloured = await runProgram(['check', 'clean.example', '--dns-fixture', fixture], { ...env, colour: true });
+  assert.match(coloured.stdout, /\x1b\[32mok {3}\x1b\[0m spf-ok/);
+  const bad = await runProgram(['check', 'not a domain', '--dns-fixture', fixture], env);
+  assert.equal(bad.exitCode, 2);
+  assert.match(bad.stderr, /"not a domain" is not a domain name/);
+});
