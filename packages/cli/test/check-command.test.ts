@@ -34,14 +34,14 @@ test('mailward check: a clean domain exits 0 with grade A', async () => {
   const out = await runProgram(['check', 'clean.example', '--dns-fixture', fixture], env);
   assert.equal(out.exitCode, 0, out.stderr);
   assert.match(out.stdout, /^clean\.example: grade A\n\nSPF \(grade A\)\n {2}ok {4}spf-ok: /);
-  assert.doesNotMatch(out.stdout, /\x1b\[/);
+  assert.ok(!out.stdout.includes('\x1b['), 'no colour codes when not on a terminal');
 });
 
 test('mailward check: warnings exit 1; each finding has its fix', async () => {
   const out = await runProgram(['check', 'weak.example', '--dns-fixture', fixture], env);
   assert.equal(out.exitCode, 1);
-  assert.match(out.stdout, /WARN  spf-neutral-all: .*\n {8}fix: end the record with -all/);
-  assert.match(out.stdout, /WARN  dmarc-p-none: /);
+  assert.match(out.stdout, /WARN {2}spf-neutral-all: .*\n {8}fix: end the record with -all/);
+  assert.match(out.stdout, /WARN {2}dmarc-p-none: /);
   assert.match(out.stdout, /^weak\.example: grade B/);
 });
 
@@ -66,7 +66,7 @@ test('mailward check --json: errors exit 2; the documented schema', async () => 
 
 test('mailward check: colour on a terminal; a bad domain is a usage error', async () => {
   const coloured = await runProgram(['check', 'clean.example', '--dns-fixture', fixture], { ...env, colour: true });
-  assert.match(coloured.stdout, /\x1b\[32mok {3}\x1b\[0m spf-ok/);
+  assert.ok(coloured.stdout.includes('\x1b[32mok   \x1b[0m spf-ok'), coloured.stdout);
   const bad = await runProgram(['check', 'not a domain', '--dns-fixture', fixture], env);
   assert.equal(bad.exitCode, 2);
   assert.match(bad.stderr, /"not a domain" is not a domain name/);
