@@ -15,6 +15,9 @@ before(async () => {
     '_spf.clean.example': [{ TXT: 'v=spf1 ip4:192.0.2.0/24 -all' }],
     'mx.clean.example': [{ A: '192.0.2.25' }],
     '_dmarc.clean.example': [{ TXT: 'v=DMARC1; p=reject; rua=mailto:d@clean.example' }],
+    'selector1._domainkey.clean.example': [
+      { TXT: 'v=DKIM1; k=ed25519; p=EMBqiwzrIKd+uFFVtTrFV7lthOLp31IGqYTGc7Yb/5w=' },
+    ],
     'loop.example': [{ TXT: 'v=spf1 include:_a.loop.example -all' }, { MX: [10, 'mx.clean.example'] }],
     '_a.loop.example': [{ TXT: 'v=spf1 include:_b.loop.example -all' }],
     '_b.loop.example': [{ TXT: 'v=spf1 include:_a.loop.example -all' }],
@@ -39,11 +42,14 @@ const codes = async (domain: string) => (await auditDomain(domain, { resolver })
 
 test('a clean domain over Knot: spf-ok and dmarc-ok, grade A', async () => {
   const audit = await auditDomain('clean.example', { resolver });
-  assert.deepEqual([audit.grade, audit.findings.map((f) => f.code).sort()], ['A', ['dmarc-ok', 'spf-ok']]);
+  assert.deepEqual(
+    [audit.grade, audit.findings.map((f) => f.code).sort()],
+    ['A', ['dkim-key-ok', 'dmarc-ok', 'spf-ok']],
+  );
 });
 
 test('an include loop and p=none over Knot', async () => {
-  assert.deepEqual(await codes('loop.example'), ['dmarc-p-none', 'spf-loop']);
+  assert.deepEqual(await codes('loop.example'), ['dkim-no-key-found', 'dmarc-p-none', 'spf-loop']);
 });
 
 test('a null MX makes the parked profile apply over Knot', async () => {
@@ -52,6 +58,6 @@ test('a null MX makes the parked profile apply over Knot', async () => {
 
 test('timeouts are findings, in bounded time', async () => {
   const started = performance.now();
-  assert.deepEqual(await codes('slow.example'), ['dmarc-lookup-failed', 'spf-lookup-failed']);
+  assert.deepEqual(await codes('slow.example'), ['dkim-no-key-found', 'dmarc-lookup-failed', 'spf-lookup-failed']);
   assert.ok(performance.now() - started < 10_000);
 });

@@ -95,17 +95,23 @@ export async function runProgram(argv: readonly string[], env: ProgramEnvironmen
   withDns(
     program
       .command('check')
-      .description('Audit a domain: SPF and DMARC findings with fixes and grades (more areas to come)')
+      .description('Audit a domain: SPF, DKIM and DMARC findings with fixes and grades (more areas to come)')
       .argument('<domain>', 'the domain to audit')
+      .option('--selectors <list>', 'DKIM selectors to probe besides the common ones (comma-separated)')
       .option('--json', 'print JSON (schema in docs/audit.md)', false),
-  ).action(async (domain: string, options: DnsCliOptions & { json: boolean }) => {
+  ).action(async (domain: string, options: DnsCliOptions & { json: boolean; selectors?: string }) => {
     const setup = await setupResolver(dnsOptions(options));
     if (!setup.ok) {
       result = setup.usage ? usageError('check', setup.reason) : runError('check', setup.reason);
       return;
     }
     result = await checkCommand(
-      { domain, json: options.json, colour: env.colour === true },
+      {
+        domain,
+        json: options.json,
+        colour: env.colour === true,
+        selectors: (options.selectors ?? '').split(',').filter((s) => s.trim() !== ''),
+      },
       { resolver: setup.resolver },
     );
   });

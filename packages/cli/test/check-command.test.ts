@@ -17,6 +17,8 @@ clean.example:
   - MX: [10, mx.clean.example]
 mx.clean.example:
   - A: 192.0.2.25
+google._domainkey.clean.example:
+  - TXT: 'v=DKIM1; k=ed25519; p=EMBqiwzrIKd+uFFVtTrFV7lthOLp31IGqYTGc7Yb/5w='
 _dmarc.clean.example:
   - TXT: 'v=DMARC1; p=reject; rua=mailto:dmarc@clean.example'
 weak.example:
@@ -56,8 +58,9 @@ test('mailward check --json: errors exit 2; the documented schema', async () => 
   };
   assert.equal(json.domain, 'open.example');
   assert.equal(json.grade, 'F');
-  assert.deepEqual(json.grades, { spf: 'F', dmarc: 'F' });
+  assert.deepEqual(json.grades, { spf: 'F', dkim: 'B', dmarc: 'F' });
   assert.deepEqual(json.findings.map((f) => `${f.area}:${f.code}:${f.severity}`).sort(), [
+    'dkim:dkim-no-key-found:warning',
     'dmarc:dmarc-missing:error',
     'spf:spf-pass-all:error',
   ]);

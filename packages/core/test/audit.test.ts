@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Finding } from '../src/index.js';
-import { auditDmarc, auditDomain, auditSpf, gradeArea, overallGrade } from '../src/index.js';
+import { auditDkim, auditDmarc, auditDomain, auditSpf, gradeArea, overallGrade } from '../src/index.js';
 import { resolverFor } from './support/dkim-keys.js';
 
 const includes = (n: number, prefix: string) =>
@@ -19,6 +19,26 @@ const ZONE = {
   '_spf.good.example': [{ TXT: 'v=spf1 ip4:198.51.100.0/24 ~all' }],
   '_dmarc.good.example': [{ TXT: 'v=DMARC1; p=reject; rua=mailto:d@good.example' }],
   'mx.good.example': [{ A: '192.0.2.25' }],
+  'google._domainkey.good.example': [{ TXT: 'v=DKIM1; k=ed25519; p=EMBqiwzrIKd+uFFVtTrFV7lthOLp31IGqYTGc7Yb/5w=' }],
+  // DKIM
+  'keys.example': [{ TXT: 'v=spf1 -all' }, { MX: [10, 'mx.good.example'] }],
+  'selector1._domainkey.keys.example': [
+    {
+      TXT: 'v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQCVljuUWKTFkJ8klKcpqX6h42QfFE3hsXcTQrfYTyuz5HkmLFuJ2GmDubnsfLzFApiEVCUwNlYN1+zlI4yBrvOtIFQ3uiF1dDZv73c6fCG6MieoVgykyFDgXf6PQ55bvzDNVdXNXt7c101k8v4B56/r7fkT3ukBS9uGhpO6sOHqGwIDAQAB',
+    },
+  ],
+  's1._domainkey.keys.example': [
+    {
+      TXT: 'v=DKIM1; k=rsa; p=MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAJhFIUAYPGXQB5e+nCHZdENO2UIIPz9KgpJnsfxF1RChZgXlAJGvzTxtMr5k88t/Olj32askzSF98aj0oi30LKECAwEAAQ==',
+    },
+  ],
+  'k1._domainkey.keys.example': [{ TXT: 'v=DKIM1; k=ed25519; t=y; p=EMBqiwzrIKd+uFFVtTrFV7lthOLp31IGqYTGc7Yb/5w=' }],
+  'default._domainkey.keys.example': [{ TXT: 'v=DKIM1; p=' }],
+  'mail._domainkey.keys.example': [{ TXT: 'v=DKIM1; k=rsa; p=!!!notbase64' }],
+  'custom._domainkey.keys.example': [
+    { TXT: 'v=DKIM1; k=ed25519; s=email; p=EMBqiwzrIKd+uFFVtTrFV7lthOLp31IGqYTGc7Yb/5w=' },
+  ],
+  'nokeys.example': [{ TXT: 'v=spf1 -all' }, { MX: [10, 'mx.good.example'] }],
   'none.example': [{ MX: [10, 'mx.good.example'] }],
   'passall.example': [{ TXT: 'v=spf1 +all' }, { MX: [10, 'mx.good.example'] }],
   'neutral.example': [{ TXT: 'v=spf1 mx ?all' }, { MX: [10, 'mx.good.example'] }],
@@ -158,6 +178,29 @@ for (const [domain, expected] of DMARC_CASES) {
   });
 }
 
+test('DKIM audit: common selectors probed; each key checked (size, t=y, revoked, syntax); named selectors too', async () => {
+  const audit = await auditDkim('keys.example', { resolver, selectors: ['custom', 'missing'] });
+  assert.deepEqual(codes(audit.findings), [
+    'dkim-key-ok',
+    'dkim-key-revoked',
+    'dkim-key-syntax',
+    'dkim-key-testing',
+    'dkim-key-too-short',
+    'dkim-key-weak',
+    'dkim-selector-missing',
+  ]);
+  assert.deepEqual(audit.keys.map((k) => [k.selector, k.type ?? '-', k.bits ?? 0]).sort(), [
+    ['custom', 'ed25519', 256],
+    ['default', 'rsa', 0],
+    ['k1', 'ed25519', 256],
+    ['mail', '-', 0],
+    ['s1', 'rsa', 512],
+    ['selector1', 'rsa', 1024],
+  ]);
+  const none = await auditDkim('nokeys.example', { resolver });
+  assert.deepEqual(codes(none.findings), ['dkim-no-key-found']);
+});
+
 test('grades: F with an error, C with two warnings, B with one, A otherwise; optional areas never below B', async () => {
   const f = (severity: Finding['severity'], area: Finding['area'] = 'spf'): Finding => ({
     code: 'x',
@@ -172,7 +215,7 @@ test('grades: F with an error, C with two warnings, B with one, A otherwise; opt
   assert.equal(gradeArea('mta-sts', [f('error', 'mta-sts')]), 'B');
   assert.equal(overallGrade(['A', 'C', 'B']), 'C');
   const audit = await auditDomain('good.example', { resolver });
-  assert.deepEqual([audit.grade, audit.grades], ['A', { spf: 'A', dmarc: 'A' }]);
+  assert.deepEqual([audit.grade, audit.grades], ['A', { spf: 'A', dkim: 'A', dmarc: 'A' }]);
   const bad = await auditDomain('passall.example', { resolver });
   assert.equal(bad.grade, 'F');
   // A null MX makes the domain parked: its SPF must be "v=spf1 -all".

@@ -16,7 +16,12 @@ const COLOUR: Record<Finding['severity'], string> = {
 };
 
 export async function checkCommand(
-  args: { readonly domain: string; readonly json: boolean; readonly colour: boolean },
+  args: {
+    readonly domain: string;
+    readonly json: boolean;
+    readonly colour: boolean;
+    readonly selectors?: readonly string[];
+  },
   deps: { readonly resolver: Resolver },
 ): Promise<CommandResult> {
   const domain = args.domain.trim().toLowerCase().replace(/\.$/, '');
@@ -26,7 +31,10 @@ export async function checkCommand(
       `${JSON.stringify(args.domain)} is not a domain name (use the xn-- form for international names)`,
     );
   }
-  const audit = await auditDomain(domain, { resolver: deps.resolver });
+  const audit = await auditDomain(domain, {
+    resolver: deps.resolver,
+    ...(args.selectors !== undefined && { selectors: args.selectors }),
+  });
   const exitCode = audit.findings.some((f) => f.severity === 'error')
     ? 2
     : audit.findings.some((f) => f.severity === 'warning')
