@@ -17,6 +17,8 @@ clean.example:
   - MX: [10, mx.clean.example]
 mx.clean.example:
   - A: 192.0.2.25
+25.2.0.192.in-addr.arpa:
+  - PTR: mx.clean.example
 google._domainkey.clean.example:
   - TXT: 'v=DKIM1; k=ed25519; p=EMBqiwzrIKd+uFFVtTrFV7lthOLp31IGqYTGc7Yb/5w='
 _dmarc.clean.example:
@@ -58,13 +60,24 @@ test('mailward check --json: errors exit 2; the documented schema', async () => 
   };
   assert.equal(json.domain, 'open.example');
   assert.equal(json.grade, 'F');
-  assert.deepEqual(json.grades, { spf: 'F', dkim: 'B', dmarc: 'F' });
-  assert.deepEqual(json.findings.map((f) => `${f.area}:${f.code}:${f.severity}`).sort(), [
+  assert.deepEqual(json.grades, {
+    spf: 'F',
+    dkim: 'B',
+    dmarc: 'F',
+    mx: 'A',
+    'mta-sts': 'A',
+    'tls-rpt': 'A',
+    bimi: 'A',
+    dnssec: 'A',
+  });
+  const serious = json.findings.filter((f) => f.severity === 'error' || f.severity === 'warning');
+  assert.deepEqual(serious.map((f) => `${f.area}:${f.code}:${f.severity}`).sort(), [
     'dkim:dkim-no-key-found:warning',
     'dmarc:dmarc-missing:error',
     'spf:spf-pass-all:error',
   ]);
-  assert.ok(json.findings.every((f) => f.message.length > 0 && f.fix !== undefined));
+  assert.ok(serious.every((f) => f.message.length > 0 && f.fix !== undefined));
+  assert.ok(json.findings.some((f) => f.code === 'mta-sts-missing' && f.severity === 'info'));
 });
 
 test('mailward check: colour on a terminal; a bad domain is a usage error', async () => {

@@ -5,7 +5,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Finding } from '../src/index.js';
-import { auditDkim, auditDmarc, auditDomain, auditSpf, gradeArea, overallGrade } from '../src/index.js';
+import {
+  auditBimi,
+  auditDkim,
+  auditDmarc,
+  auditDnssec,
+  auditDomain,
+  auditMtaStsRecord,
+  auditMx,
+  auditSpf,
+  auditTlsRpt,
+  gradeArea,
+  overallGrade,
+} from '../src/index.js';
 import { resolverFor } from './support/dkim-keys.js';
 
 const includes = (n: number, prefix: string) =>
@@ -39,6 +51,32 @@ const ZONE = {
     { TXT: 'v=DKIM1; k=ed25519; s=email; p=EMBqiwzrIKd+uFFVtTrFV7lthOLp31IGqYTGc7Yb/5w=' },
   ],
   'nokeys.example': [{ TXT: 'v=spf1 -all' }, { MX: [10, 'mx.good.example'] }],
+  '25.2.0.192.in-addr.arpa': [{ PTR: 'mx.good.example' }],
+  // MX
+  'mxbad.example': [
+    { MX: [10, 'nowhere.mxbad.example'] },
+    { MX: [20, 'alias.mxbad.example'] },
+    { MX: [30, 'mx.good.example'] },
+    { MX: [40, 'mx.good.example'] },
+    { MX: [50, '192.0.2.7'] },
+  ],
+  'alias.mxbad.example': [{ CNAME: 'mx.good.example' }],
+  'mxnoptr.example': [{ MX: [10, 'mx.mxnoptr.example'] }],
+  'mx.mxnoptr.example': [{ A: '192.0.2.99' }],
+  'mxwrongptr.example': [{ MX: [10, 'mx.mxwrongptr.example'] }],
+  'mx.mxwrongptr.example': [{ A: '192.0.2.98' }],
+  '98.2.0.192.in-addr.arpa': [{ PTR: 'other.example' }],
+  'nullmixed.example': [{ MX: [0, '.'] }, { MX: [10, 'mx.good.example'] }],
+  'sendsnomx.example': [{ TXT: 'v=spf1 ip4:192.0.2.1 -all' }, { A: '192.0.2.1' }],
+  // TLS-RPT, MTA-STS, BIMI
+  '_smtp._tls.good.example': [{ TXT: 'v=TLSRPTv1; rua=mailto:tls@good.example' }],
+  '_smtp._tls.pnone.example': [{ TXT: 'v=TLSRPTv1; rua=ftp://x' }],
+  '_mta-sts.good.example': [{ TXT: 'v=STSv1; id=2026112801' }],
+  '_mta-sts.pnone.example': [{ TXT: 'v=STSv1; id=not valid!' }],
+  'default._bimi.good.example': [{ TXT: 'v=BIMI1; l=https://good.example/logo.svg; a=https://good.example/vmc.pem' }],
+  'default._bimi.pnone.example': [{ TXT: 'v=BIMI1; l=http://pnone.example/logo.png' }],
+  // DNSSEC
+
   'none.example': [{ MX: [10, 'mx.good.example'] }],
   'passall.example': [{ TXT: 'v=spf1 +all' }, { MX: [10, 'mx.good.example'] }],
   'neutral.example': [{ TXT: 'v=spf1 mx ?all' }, { MX: [10, 'mx.good.example'] }],
@@ -201,6 +239,52 @@ test('DKIM audit: common selectors probed; each key checked (size, t=y, revoked,
   assert.deepEqual(codes(none.findings), ['dkim-no-key-found']);
 });
 
+const MX_CASES: [string, string[], boolean?][] = [
+  ['good.example', ['mx-ok']],
+  ['mxbad.example', ['mx-duplicate', 'mx-target-cname', 'mx-target-ip', 'mx-target-unresolvable']],
+  ['mxnoptr.example', ['mx-ptr-missing']],
+  ['mxwrongptr.example', ['mx-ptr-not-confirmed']],
+  ['nullmixed.example', ['mx-null-mixed']],
+  ['parkedok.example', ['mx-null']],
+  ['nokeys-nomx.example', ['mx-none']],
+  ['sendsnomx.example', ['mx-none-but-sends'], true],
+];
+
+for (const [domain, expected, sends] of MX_CASES) {
+  test(`MX audit of ${domain}: ${expected.join(', ')}`, async () => {
+    const audit = await auditMx(domain, { resolver, ...(sends === true && { sends }) });
+    assert.deepEqual(codes(audit.findings), expected.sort(), JSON.stringify(audit.findings, null, 1));
+  });
+}
+
+test('TLS-RPT, MTA-STS record and BIMI: valid, missing, broken; BIMI needs an enforcing DMARC policy', async () => {
+  assert.deepEqual(codes(await auditTlsRpt('good.example', { resolver })), ['tlsrpt-ok']);
+  assert.deepEqual(codes(await auditTlsRpt('nokeys.example', { resolver })), ['tlsrpt-missing']);
+  assert.deepEqual(codes(await auditTlsRpt('pnone.example', { resolver })), ['tlsrpt-syntax']);
+  assert.deepEqual((await auditMtaStsRecord('good.example', { resolver })).id, '2026112801');
+  assert.deepEqual(codes((await auditMtaStsRecord('nokeys.example', { resolver })).findings), ['mta-sts-missing']);
+  assert.deepEqual(codes((await auditMtaStsRecord('pnone.example', { resolver })).findings), ['mta-sts-syntax']);
+  assert.deepEqual(codes(await auditBimi('good.example', { resolver, dmarcPolicy: 'reject' })), ['bimi-ok']);
+  assert.deepEqual(codes(await auditBimi('good.example', { resolver, dmarcPolicy: 'quarantine', dmarcPct: 50 })), [
+    'bimi-dmarc-too-weak',
+  ]);
+  assert.deepEqual(codes(await auditBimi('pnone.example', { resolver, dmarcPolicy: 'none' })), [
+    'bimi-dmarc-too-weak',
+    'bimi-no-evidence',
+    'bimi-syntax',
+  ]);
+  assert.deepEqual(codes(await auditBimi('nokeys.example', { resolver })), ['bimi-missing']);
+});
+
+test('DNSSEC: unsigned, signed but not validated, validated (AD bit)', async () => {
+  assert.deepEqual(codes(await auditDnssec('good.example', { resolver })), ['dnssec-unsigned']);
+  const answer = (authenticated: boolean) => ({ kind: 'answer', records: [{}], ttl: 60, cnames: [], authenticated });
+  const signed = { lookup: () => Promise.resolve(answer(false)) } as never;
+  assert.deepEqual(codes(await auditDnssec('x.example', { resolver: signed })), ['dnssec-not-validated']);
+  const validated = { lookup: () => Promise.resolve(answer(true)) } as never;
+  assert.deepEqual(codes(await auditDnssec('x.example', { resolver: validated })), ['dnssec-validated']);
+});
+
 test('grades: F with an error, C with two warnings, B with one, A otherwise; optional areas never below B', async () => {
   const f = (severity: Finding['severity'], area: Finding['area'] = 'spf'): Finding => ({
     code: 'x',
@@ -215,7 +299,10 @@ test('grades: F with an error, C with two warnings, B with one, A otherwise; opt
   assert.equal(gradeArea('mta-sts', [f('error', 'mta-sts')]), 'B');
   assert.equal(overallGrade(['A', 'C', 'B']), 'C');
   const audit = await auditDomain('good.example', { resolver });
-  assert.deepEqual([audit.grade, audit.grades], ['A', { spf: 'A', dkim: 'A', dmarc: 'A' }]);
+  assert.deepEqual(
+    [audit.grade, audit.grades],
+    ['A', { spf: 'A', dkim: 'A', dmarc: 'A', mx: 'A', 'mta-sts': 'A', 'tls-rpt': 'A', bimi: 'A', dnssec: 'A' }],
+  );
   const bad = await auditDomain('passall.example', { resolver });
   assert.equal(bad.grade, 'F');
   // A null MX makes the domain parked: its SPF must be "v=spf1 -all".

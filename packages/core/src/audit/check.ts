@@ -1,6 +1,6 @@
 /**
- * A domain audit: the areas checked so far (SPF, DKIM, DMARC, and MX for the parked-domain profile),
- * their findings, and the grades (rule in finding.ts and docs/audit.md).
+ * A domain audit: SPF, DKIM, DMARC, MX, MTA-STS (its DNS record), TLS-RPT, BIMI and DNSSEC, their
+ * findings, and the grades (rule in finding.ts and docs/audit.md).
  */
 import type { Resolver } from '../dns/types.js';
 import type { AuditArea, Finding, Grade } from './finding.js';
@@ -8,6 +8,8 @@ import { gradeArea, overallGrade } from './finding.js';
 import { auditSpf } from './spf.js';
 import { auditDmarc } from './dmarc.js';
 import { auditDkim } from './dkim.js';
+import { auditMx } from './mx.js';
+import { auditBimi, auditDnssec, auditMtaStsRecord, auditTlsRpt } from './policy-records.js';
 
 export interface DomainAudit {
   readonly domain: string;
@@ -16,31 +18,61 @@ export interface DomainAudit {
   readonly findings: readonly Finding[];
 }
 
-export const AUDITED_AREAS: readonly AuditArea[] = ['spf', 'dkim', 'dmarc'];
+export const AUDITED_AREAS: readonly AuditArea[] = [
+  'spf',
+  'dkim',
+  'dmarc',
+  'mx',
+  'mta-sts',
+  'tls-rpt',
+  'bimi',
+  'dnssec',
+];
 
 export async function auditDomain(
   domain: string,
   options: { readonly resolver: Resolver; readonly selectors?: readonly string[] },
 ): Promise<DomainAudit> {
   const name = domain.toLowerCase().replace(/\.$/, '');
+  const resolver = options.resolver;
   // RFC 7505 null MX ("0 .") or no MX at all: the domain receives no mail.
-  const mx = await options.resolver.lookup(name, 'MX');
+  const mx = await resolver.lookup(name, 'MX');
   const parked =
     (mx.kind === 'answer' && mx.records.length === 1 && ['', '.'].includes(mx.records[0]?.exchange ?? 'x')) ||
     mx.kind === 'nodata' ||
     mx.kind === 'nxdomain';
-  const [spf, dkim, dmarc] = await Promise.all([
-    auditSpf(name, { resolver: options.resolver, parked }),
-    // A parked domain sends no mail, so it needs no DKIM key.
+  const [spf, dkim, dmarc, tlsRpt, mtaSts, dnssec] = await Promise.all([
+    auditSpf(name, { resolver, parked }),
+    // A domain that receives no mail is not expected to sign, nor to publish receiving policies.
     parked
       ? undefined
-      : auditDkim(name, {
-          resolver: options.resolver,
-          ...(options.selectors !== undefined && { selectors: options.selectors }),
-        }),
-    auditDmarc(name, { resolver: options.resolver }),
+      : auditDkim(name, { resolver, ...(options.selectors !== undefined && { selectors: options.selectors }) }),
+    auditDmarc(name, { resolver }),
+    parked ? undefined : auditTlsRpt(name, { resolver }),
+    parked ? undefined : auditMtaStsRecord(name, { resolver }),
+    auditDnssec(name, { resolver }),
   ]);
-  const findings = [...spf.findings, ...(dkim?.findings ?? []), ...dmarc.findings];
+  const sends =
+    (spf.record !== undefined && !/^v=spf1\s+-all\s*$/i.test(spf.record)) ||
+    (dkim?.keys.some((k) => k.revoked === false && k.problem === undefined) ?? false);
+  const mxAudit = await auditMx(name, { resolver, sends });
+  const bimi = parked
+    ? []
+    : await auditBimi(name, {
+        resolver,
+        ...(dmarc.policy !== undefined && { dmarcPolicy: dmarc.policy }),
+        ...(dmarc.pct !== undefined && { dmarcPct: dmarc.pct }),
+      });
+  const findings = [
+    ...spf.findings,
+    ...(dkim?.findings ?? []),
+    ...dmarc.findings,
+    ...mxAudit.findings,
+    ...(mtaSts?.findings ?? []),
+    ...(tlsRpt ?? []),
+    ...bimi,
+    ...dnssec,
+  ];
   const grades: Partial<Record<AuditArea, Grade>> = {};
   for (const area of AUDITED_AREAS) grades[area] = gradeArea(area, findings);
   return { domain: name, grade: overallGrade(Object.values(grades)), grades, findings };

@@ -17,6 +17,8 @@ export interface DmarcAudit {
   readonly policyDomain?: string;
   readonly record?: string;
   readonly hasRua: boolean;
+  /** RFC 7489 pct=, when published. */
+  readonly pct?: number;
 }
 
 const RFC = 'RFC 9989';
@@ -203,5 +205,6 @@ export async function auditDmarc(domain: string, options: { readonly resolver: R
     policyDomain: discovery.policyDomain,
     record: record.text,
     hasRua: record.rua.length > 0,
+    ...(record.pct !== undefined && { pct: record.pct }),
   };
 }

@@ -3,3 +3,5 @@ export * from './spf.js';
 export * from './dmarc.js';
 export * from './check.js';
 export * from './dkim.js';
+export * from './mx.js';
+export * from './policy-records.js';
