@@ -8,6 +8,7 @@ import { registerArcCommands } from './arc-program.js';
 import { registerDmarcCommands } from './dmarc-program.js';
 import { registerReportsCommands } from './reports-program.js';
 import { checkCommand } from './commands/check.js';
+import { HttpsMtaStsFetcher } from '@mailward/adapters';
 import { runError, usageError } from './commands/result.js';
 import type { DnsCliOptions } from './dkim-program.js';
 import { dnsOptions, withDns } from './dkim-program.js';
@@ -112,7 +113,7 @@ export async function runProgram(argv: readonly string[], env: ProgramEnvironmen
         colour: env.colour === true,
         selectors: (options.selectors ?? '').split(',').filter((s) => s.trim() !== ''),
       },
-      { resolver: setup.resolver },
+      { resolver: setup.resolver, mtaStsFetcher: new HttpsMtaStsFetcher({ resolver: setup.resolver }) },
     );
   });
 

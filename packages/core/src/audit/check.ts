@@ -9,6 +9,8 @@ import { auditSpf } from './spf.js';
 import { auditDmarc } from './dmarc.js';
 import { auditDkim } from './dkim.js';
 import { auditMx } from './mx.js';
+import type { MtaStsFetcher } from './mta-sts.js';
+import { auditMtaStsPolicy } from './mta-sts.js';
 import { auditBimi, auditDnssec, auditMtaStsRecord, auditTlsRpt } from './policy-records.js';
 
 export interface DomainAudit {
@@ -31,7 +33,12 @@ export const AUDITED_AREAS: readonly AuditArea[] = [
 
 export async function auditDomain(
   domain: string,
-  options: { readonly resolver: Resolver; readonly selectors?: readonly string[] },
+  options: {
+    readonly resolver: Resolver;
+    readonly selectors?: readonly string[];
+    /** Fetches MTA-STS policies over HTTPS; without it only the DNS record is checked. */
+    readonly mtaStsFetcher?: MtaStsFetcher;
+  },
 ): Promise<DomainAudit> {
   const name = domain.toLowerCase().replace(/\.$/, '');
   const resolver = options.resolver;
@@ -56,6 +63,20 @@ export async function auditDomain(
     (spf.record !== undefined && !/^v=spf1\s+-all\s*$/i.test(spf.record)) ||
     (dkim?.keys.some((k) => k.revoked === false && k.problem === undefined) ?? false);
   const mxAudit = await auditMx(name, { resolver, sends });
+  const mtaStsPolicy =
+    mtaSts?.id === undefined
+      ? []
+      : options.mtaStsFetcher === undefined
+        ? [
+            {
+              code: 'mta-sts-policy-not-checked',
+              severity: 'info' as const,
+              area: 'mta-sts' as const,
+              message: 'the MTA-STS policy was not fetched (offline audit)',
+              rfc: 'RFC 8461 §3.3',
+            },
+          ]
+        : await auditMtaStsPolicy(name, { fetcher: options.mtaStsFetcher, mxHosts: mxAudit.hosts });
   const bimi = parked
     ? []
     : await auditBimi(name, {
@@ -69,6 +90,7 @@ export async function auditDomain(
     ...dmarc.findings,
     ...mxAudit.findings,
     ...(mtaSts?.findings ?? []),
+    ...mtaStsPolicy,
     ...(tlsRpt ?? []),
     ...bimi,
     ...dnssec,

@@ -5,3 +5,4 @@ export * from './check.js';
 export * from './dkim.js';
 export * from './mx.js';
 export * from './policy-records.js';
+export * from './mta-sts.js';
