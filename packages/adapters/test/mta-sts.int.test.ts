@@ -11,7 +11,7 @@ import { createServer } from 'node:https';
 import type { Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Buffer } from 'node:buffer';
+import type { Buffer } from 'node:buffer';
 import type { Finding } from '@mailward/core';
 import { MemoryResolver, auditDomain, auditMtaStsPolicy, mxPatternMatches, parseZone } from '@mailward/core';
 import { HttpsMtaStsFetcher } from '../src/index.js';
