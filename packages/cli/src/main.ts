@@ -30,6 +30,7 @@ const result = await runProgram(process.argv.slice(2), {
   progress: (line: string) => process.stdout.write(`${line}\n`),
   stopSignal: stopSignal(),
   colour: process.stdout.isTTY === true && process.env['NO_COLOR'] === undefined,
+  ...(process.stderr.isTTY === true && { status: (text: string) => process.stderr.write(`\r\x1b[K${text}`) }),
 });
 if (result.stdout) process.stdout.write(result.stdout);
 if (result.stdoutBytes) process.stdout.write(result.stdoutBytes);

@@ -8,6 +8,8 @@ import { registerArcCommands } from './arc-program.js';
 import { registerDmarcCommands } from './dmarc-program.js';
 import { registerReportsCommands } from './reports-program.js';
 import { checkCommand } from './commands/check.js';
+import { scanCommand, scanReportCommand } from './commands/scan.js';
+import { writeFileSync } from 'node:fs';
 import { HttpsMtaStsFetcher } from '@mailward/adapters';
 import { runError, usageError } from './commands/result.js';
 import type { DnsCliOptions } from './dkim-program.js';
@@ -24,6 +26,8 @@ export interface ProgramEnvironment extends DkimProgramEnvironment {
   readonly stopSignal?: AbortSignal;
   /** Standard output is a terminal: colour is welcome. */
   readonly colour?: boolean;
+  /** Rewrites one status line on a terminal (progress); absent otherwise. */
+  readonly status?: (text: string) => void;
 }
 
 /**
@@ -116,6 +120,65 @@ export async function runProgram(argv: readonly string[], env: ProgramEnvironmen
       { resolver: setup.resolver, mtaStsFetcher: new HttpsMtaStsFetcher({ resolver: setup.resolver }) },
     );
   });
+
+  const scan = withDns(
+    program
+      .command('scan')
+      .description('Audit a list of domains for a survey (resumable); `scan report DB` prints the statistics')
+      .argument('[list]', 'file with one domain per line')
+      .option('--db <file>', 'SQLite results file (resume from it)', 'scan-results.db')
+      .option('--out <file>', 'also write results as NDJSON (or CSV when the name ends in .csv)')
+      .addOption(new Option('--concurrency <n>', 'domains audited at once').default(32).argParser(positiveInt))
+      .addOption(new Option('--time-budget <ms>', 'time allowed per domain').default(15_000).argParser(positiveInt)),
+  ).action(
+    async (
+      list: string | undefined,
+      options: DnsCliOptions & { db: string; out?: string; concurrency: number; timeBudget: number },
+    ) => {
+      if (list === undefined) {
+        result = usageError('scan', 'give a file with one domain per line');
+        return;
+      }
+      // Many domains at once: room for their queries in flight, one retry, and no cache that would
+      // grow with the list (each domain's names are its own).
+      const setup = await setupResolver({
+        ...dnsOptions(options),
+        maxInFlight: Math.min(256, options.concurrency * 2),
+        retries: 1,
+        cache: false,
+      });
+      if (!setup.ok) {
+        result = setup.usage ? usageError('scan', setup.reason) : runError('scan', setup.reason);
+        return;
+      }
+      result = await scanCommand(
+        {
+          list,
+          db: options.db,
+          ...(options.out === undefined ? {} : { out: options.out }),
+          concurrency: options.concurrency,
+          timeBudgetMs: options.timeBudget,
+        },
+        {
+          resolver: setup.resolver,
+          fetcher: (timeoutMs) => new HttpsMtaStsFetcher({ resolver: setup.resolver, timeoutMs }),
+          ...(env.status === undefined ? {} : { status: env.status }),
+          now: Date.now,
+        },
+      );
+    },
+  );
+  scan
+    .command('report')
+    .description('Print the survey statistics of a results file and write an HTML page with charts')
+    .argument('<db>', 'results file of mailward scan')
+    .option('--html <file>', 'where to write the HTML page (default: DB with .html)')
+    .action((db: string, options: { html?: string }) => {
+      result = scanReportCommand(
+        { db, html: options.html ?? db.replace(/\.db$/, '') + '.html' },
+        { writeFile: (path, text) => writeFileSync(path, text) },
+      );
+    });
 
   registerReportsCommands(program, env, (done) => {
     result = done;

@@ -9,6 +9,12 @@ export interface DnsOptions {
   /** A zone fixture file served by the in-memory resolver instead of the network. */
   readonly dnsFixture?: string;
   readonly dnsTimeoutMs?: number;
+  /** Network queries in flight at once (default the resolver's, 32). */
+  readonly maxInFlight?: number;
+  /** Retries after a timeout (default the resolver's, 2). */
+  readonly retries?: number;
+  /** Cache answers for the whole command (default true; a scan of many domains turns it off). */
+  readonly cache?: boolean;
 }
 
 export type ResolverSetup =
@@ -38,10 +44,12 @@ export async function setupResolver(options: DnsOptions): Promise<ResolverSetup>
   const network = new NetworkResolver({
     servers,
     ...(options.dnsTimeoutMs === undefined ? {} : { timeoutMs: options.dnsTimeoutMs }),
+    ...(options.maxInFlight === undefined ? {} : { maxInFlight: options.maxInFlight }),
+    ...(options.retries === undefined ? {} : { retries: options.retries }),
   });
   return {
     ok: true,
-    resolver: new CachingResolver(network, Date),
+    resolver: options.cache === false ? network : new CachingResolver(network, Date),
     describe: servers.map((s) => `${s.host}:${s.port}`).join(', '),
   };
 }

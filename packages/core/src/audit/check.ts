@@ -18,6 +18,24 @@ export interface DomainAudit {
   readonly grade: Grade;
   readonly grades: Readonly<Partial<Record<AuditArea, Grade>>>;
   readonly findings: readonly Finding[];
+  /** The facts behind the findings, for surveys. */
+  readonly facts: AuditFacts;
+}
+
+export interface AuditFacts {
+  readonly spfRecord: boolean;
+  /** The `all` qualifier of the domain's own SPF record, when present. */
+  readonly spfAll?: string;
+  /** The DMARC policy that applies, when one does. */
+  readonly dmarcPolicy?: 'none' | 'quarantine' | 'reject';
+  readonly dmarcRua: boolean;
+  /** Usable DKIM keys found on the probed selectors. */
+  readonly dkimKeys: number;
+  readonly mtaSts: boolean;
+  readonly tlsRpt: boolean;
+  readonly dnssecSigned: boolean;
+  readonly nullMx: boolean;
+  readonly parked: boolean;
 }
 
 export const AUDITED_AREAS: readonly AuditArea[] = [
@@ -97,5 +115,18 @@ export async function auditDomain(
   ];
   const grades: Partial<Record<AuditArea, Grade>> = {};
   for (const area of AUDITED_AREAS) grades[area] = gradeArea(area, findings);
-  return { domain: name, grade: overallGrade(Object.values(grades)), grades, findings };
+  const has = (code: string) => findings.some((f) => f.code === code);
+  const facts: AuditFacts = {
+    spfRecord: spf.record !== undefined,
+    ...(spf.all !== undefined && { spfAll: spf.all }),
+    ...(dmarc.policy !== undefined && { dmarcPolicy: dmarc.policy }),
+    dmarcRua: dmarc.hasRua,
+    dkimKeys: dkim?.keys.filter((k) => k.revoked === false && k.problem === undefined).length ?? 0,
+    mtaSts: mtaSts?.id !== undefined,
+    tlsRpt: has('tlsrpt-ok'),
+    dnssecSigned: has('dnssec-validated') || has('dnssec-not-validated'),
+    nullMx: mxAudit.nullMx,
+    parked,
+  };
+  return { domain: name, grade: overallGrade(Object.values(grades)), grades, findings, facts };
 }

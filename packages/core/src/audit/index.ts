@@ -6,3 +6,4 @@ export * from './dkim.js';
 export * from './mx.js';
 export * from './policy-records.js';
 export * from './mta-sts.js';
+export * from './survey.js';

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Clock } from '../clock.js';
 import type { LookupOptions, LookupResult, RecordType, Resolver, Timeout } from './types.js';
 
@@ -79,6 +80,8 @@ export class BudgetResolver implements Resolver {
   private arm(): { signal: AbortSignal; expired: Promise<Timeout> } {
     if (!this.controller || !this.expired) {
       const controller = new AbortController();
+      // Every lookup in flight listens on this one signal (a DKIM audit has dozens at once).
+      setMaxListeners(0, controller.signal);
       this.controller = controller;
       this.expired = new Promise<Timeout>((resolve) => {
         this.cancelTimer = this.timers.after(Math.max(0, this.deadline - this.clock.now()), () => {

@@ -1,0 +1,99 @@
+/** `mailward scan` on a zone fixture: bad lines, IDNs, duplicates, resume, NDJSON/CSV, report. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runProgram } from '../src/program.js';
+import { domainOfLine } from '../src/commands/scan.js';
+
+const env = { hostname: 'mx.test', readStdin: () => Promise.resolve(new Uint8Array()) };
+const dir = mkdtempSync(join(tmpdir(), 'mailward-scan-cmd-'));
+const fixture = join(dir, 'zone.yaml');
+writeFileSync(
+  fixture,
+  `
+a.example: [{ TXT: 'v=spf1 -all' }, { MX: [0, '.'] }]
+_dmarc.a.example: [{ TXT: 'v=DMARC1; p=reject; rua=mailto:r@a.example' }]
+b.example: [{ TXT: 'v=spf1 +all' }, { MX: [10, mx.b.example] }]
+mx.b.example: [{ A: 192.0.2.1 }]
+xn--bcher-kva.example: [{ TXT: 'v=spf1 ~all' }, { MX: [10, mx.b.example] }]
+_dmarc.xn--bcher-kva.example: [{ TXT: 'v=DMARC1; p=none' }]
+`,
+);
+const list = join(dir, 'domains.txt');
+writeFileSync(
+  list,
+  `a.example\n# a comment\n\nb.example\nnot a domain\n${'x'.repeat(300)}.example\nB.EXAMPLE.\nbücher.example\n`,
+);
+
+test('domain lines: comments and blanks skipped, IDNs to A-labels, garbage and long names refused', () => {
+  assert.equal(domainOfLine('# x'), undefined);
+  assert.deepEqual(domainOfLine(' Bücher.Example. '), { domain: 'xn--bcher-kva.example' });
+  assert.deepEqual(domainOfLine('no spaces allowed'), { reason: 'not a domain name' });
+  assert.match((domainOfLine(`${'a'.repeat(300)}.example`) as { reason: string }).reason, /at most 253/);
+});
+
+test('scan: results in SQLite and NDJSON, bad lines reported with their numbers, a rerun adds nothing', async () => {
+  const args = ['scan', list, '--db', join(dir, 'r.db'), '--out', join(dir, 'r.ndjson'), '--dns-fixture', fixture];
+  const first = await runProgram(args, env);
+  assert.equal(first.exitCode, 0, first.stderr);
+  assert.match(
+    first.stdout,
+    /^Scanned 3 domains in .*; 1 already in .* or repeated; 3 in all\n2 lines skipped:\n {2}line 5: not a domain name: "not a domain"\n {2}line 6: 308 characters/,
+  );
+  const lines = readFileSync(join(dir, 'r.ndjson'), 'utf8').trimEnd().split('\n');
+  const results = lines.map((l) => JSON.parse(l) as { domain: string; grade: string; findings: { code: string }[] });
+  assert.deepEqual(results.map((r) => r.domain).sort(), ['a.example', 'b.example', 'xn--bcher-kva.example']);
+  assert.equal(results.find((r) => r.domain === 'b.example')?.grade, 'F');
+  const second = await runProgram(args, env);
+  assert.match(second.stdout, /^Scanned 0 domains/);
+  assert.equal(readFileSync(join(dir, 'r.ndjson'), 'utf8').trimEnd().split('\n').length, 3);
+});
+
+test('scan: after a crash, a half-written line is cut and a stored result missing from the output is written once', async () => {
+  const db = join(dir, 'crash.db');
+  const out = join(dir, 'crash.ndjson');
+  const args = ['scan', list, '--db', db, '--out', out, '--dns-fixture', fixture];
+  await runProgram(args, env);
+  // Simulate the crash: the last line half-written, and one stored row not marked as exported.
+  const text = readFileSync(out, 'utf8').trimEnd().split('\n');
+  writeFileSync(out, `${text.slice(0, 2).join('\n')}\n`);
+  appendFileSync(out, text[2]?.slice(0, 20) ?? '');
+  const Database = (await import('better-sqlite3')).default;
+  const raw = new Database(db);
+  raw
+    .prepare('UPDATE scan_results SET exported = 0 WHERE domain = ?')
+    .run((JSON.parse(text[2] ?? '{}') as { domain: string }).domain);
+  raw
+    .prepare('UPDATE scan_results SET exported = 0 WHERE domain = ?')
+    .run((JSON.parse(text[0] ?? '{}') as { domain: string }).domain);
+  raw.close();
+  await runProgram(args, env);
+  const after = readFileSync(out, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { domain: string }).domain);
+  assert.deepEqual(after.sort(), ['a.example', 'b.example', 'xn--bcher-kva.example']);
+});
+
+test('scan --out .csv and scan report: statistics as text and an HTML page with charts', async () => {
+  const db = join(dir, 'csv.db');
+  await runProgram(['scan', list, '--db', db, '--out', join(dir, 'r.csv'), '--dns-fixture', fixture], env);
+  const csv = readFileSync(join(dir, 'r.csv'), 'utf8').trimEnd().split('\n');
+  assert.equal(
+    csv[0],
+    'domain,grade,hasSpf,spfValid,spfAll,dmarcPolicy,hasRua,dkimFound,mtaSts,tlsRpt,dnssec,nullMx,errors,warnings',
+  );
+  assert.equal(csv.length, 4);
+  const report = await runProgram(['scan', 'report', db, '--html', join(dir, 'report.html')], env);
+  assert.equal(report.exitCode, 0, report.stderr);
+  assert.match(report.stdout, /^Survey of 3 domains\n/);
+  assert.match(report.stdout, /with an SPF record +3 +100\.0%/);
+  assert.match(report.stdout, /SPF ending in \+all +1 +33\.3%/);
+  assert.match(report.stdout, /DMARC p=reject +1 +33\.3%/);
+  assert.match(report.stdout, /null MX +1 +33\.3%/);
+  const html = readFileSync(join(dir, 'report.html'), 'utf8');
+  assert.match(html, /<svg width="760"/);
+  assert.match(html, /Survey of 3 domains/);
+});
