@@ -17,6 +17,7 @@ import { createGzip, gzipSync } from 'node:zlib';
 import { once } from 'node:events';
 import { parseAggregateReport } from '@mailward/reports';
 import { printTable } from './src/table.js';
+import { runMeasured } from './src/peak-rss.js';
 
 const REPORTS = Number(process.env['BENCH_REPORTS'] ?? 10_000);
 const BIG_RECORDS = Number(process.env['BENCH_BIG_RECORDS'] ?? 1_000_000);
@@ -61,25 +62,9 @@ async function writeBigReport(path: string): Promise<number> {
 
 /** Runs `mailward reports ingest` in a child and returns its wall time and peak RSS. */
 function timedIngest(input: string, store: string, dir: string): { ms: number; maxRssMb: number; output: string } {
-  // A preload that reports the child's own peak RSS when it exits.
-  const preload = join(dir, 'maxrss.cjs');
-  writeFileSync(
-    preload,
-    "process.on('exit', () => process.stderr.write('MAXRSS ' + process.resourceUsage().maxRSS + '\\n'));\n",
-  );
-  const started = performance.now();
-  const child = spawnSync(
-    process.execPath,
-    ['--require', preload, MAIN, 'reports', 'ingest', input, '--store', store],
-    {
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-    },
-  );
-  const ms = performance.now() - started;
-  const rss = /MAXRSS (\d+)/.exec(child.stderr)?.[1];
-  if (child.status !== 0) throw new Error(`ingest failed: ${child.stderr}${child.stdout}`);
-  return { ms, maxRssMb: Number(rss) / 1024, output: child.stdout.trim() };
+  const run = runMeasured([MAIN, 'reports', 'ingest', input, '--store', store], dir);
+  if (run.status !== 0) throw new Error(`ingest failed: ${run.stderr}${run.stdout}`);
+  return { ms: run.ms, maxRssMb: run.maxRssMb, output: run.stdout.trim() };
 }
 
 function postgresReachable(): boolean {

@@ -6,13 +6,13 @@
  *
  *   npm run bench:scan     (BENCH_DOMAINS=10000 by default)
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateKeyPairSync } from 'node:crypto';
 import { parseZone } from '@mailward/core';
+import { runMeasured } from './src/peak-rss.js';
 import { renderZone, startKnot } from '@mailward/testkit';
 
 const DOMAINS = Number(process.env['BENCH_DOMAINS'] ?? 10_000);
@@ -45,17 +45,8 @@ try {
     join(dir, 'domains.txt'),
     `${Array.from({ length: DOMAINS }, (_, i) => `d${i}.bench.test`).join('\n')}\n`,
   );
-  const preload = join(dir, 'maxrss.cjs');
-  writeFileSync(
-    preload,
-    "process.on('exit', () => process.stderr.write('MAXRSS ' + process.resourceUsage().maxRSS + '\\n'));\n",
-  );
-  const started = performance.now();
-  const run = spawnSync(
-    process.execPath,
+  const run = runMeasured(
     [
-      '--require',
-      preload,
       MAIN,
       'scan',
       join(dir, 'domains.txt'),
@@ -68,11 +59,11 @@ try {
       '--concurrency',
       String(CONCURRENCY),
     ],
-    { encoding: 'utf8' },
+    dir,
   );
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = run.ms / 1000;
   if (run.status !== 0) throw new Error(`scan failed: ${run.stderr}${run.stdout}`);
-  const rss = Number(/MAXRSS (\d+)/.exec(run.stderr)?.[1] ?? 0) / 1024;
+  const rss = run.maxRssMb;
   console.log(run.stdout.trim());
   console.log('');
   console.log(`domains              ${DOMAINS}`);

@@ -5,18 +5,14 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { Server } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Buffer } from 'node:buffer';
 import type { Finding } from '@mailward/core';
 import { MemoryResolver, auditDomain, auditMtaStsPolicy, mxPatternMatches, parseZone } from '@mailward/core';
+import { makeTestCertificate } from '@mailward/testkit';
 import { HttpsMtaStsFetcher } from '../src/index.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'mailward-mta-sts-'));
 const names = ['good', 'redirect', 'big', 'html', 'uncovered', 'slow', 'clean'];
 let server: Server;
 let port: number;
@@ -25,34 +21,9 @@ let ca: Buffer;
 const POLICY = 'version: STSv1\r\nmode: enforce\r\nmx: mx.good.example\r\nmx: *.backup.example\r\nmax_age: 604800\r\n';
 
 before(async () => {
-  const san = names.map((n) => `DNS:mta-sts.${n}.example`).join(',');
-  const config = join(dir, 'openssl.cnf');
-  writeFileSync(config, `[req]\ndistinguished_name=dn\n[dn]\n[ext]\nsubjectAltName=${san}\n`);
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-      '-days',
-      '1',
-      '-subj',
-      '/CN=mta-sts test',
-      '-config',
-      config,
-      '-extensions',
-      'ext',
-    ],
-    { stdio: 'ignore' },
-  );
-  ca = readFileSync(join(dir, 'cert.pem'));
-  server = createServer({ cert: ca, key: readFileSync(join(dir, 'key.pem')) }, (request, response) => {
+  const certificate = makeTestCertificate(names.map((n) => `DNS:mta-sts.${n}.example`));
+  ca = certificate.cert;
+  server = createServer({ cert: ca, key: certificate.key }, (request, response) => {
     const host = (request.headers.host ?? '').split(':')[0] ?? '';
     if (request.url !== '/.well-known/mta-sts.txt') {
       response.writeHead(404).end();

@@ -5,47 +5,27 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { ReportStore } from '@mailward/reports';
-import { testdataPath } from '@mailward/testkit';
+import { makeTestCertificate, testdataPath } from '@mailward/testkit';
 import type { RunningReceiver } from '../src/index.js';
 import { SqliteReportStore, startHttpsReceiver, startSmtpReceiver } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mailward-receivers-'));
-const certFile = join(dir, 'cert.pem');
-const keyFile = join(dir, 'key.pem');
+let certFile: string;
 let tls: { cert: Buffer; key: Buffer };
 let store: SqliteReportStore;
 const running: RunningReceiver[] = [];
 
 before(() => {
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
-  tls = { cert: readFileSync(certFile), key: readFileSync(keyFile) };
+  const certificate = makeTestCertificate(['DNS:localhost', 'IP:127.0.0.1']);
+  certFile = certificate.certFile;
+  tls = { cert: certificate.cert, key: certificate.key };
   store = new SqliteReportStore(join(dir, 'r.db'));
 });
 after(async () => {
@@ -119,15 +99,12 @@ test('SMTP: STARTTLS, report mail stored before 250, other recipients refused, j
   const stranger = await send(receiver.port, 'postmaster@example.com', sample('aggregate', 'twilight.eml'));
   assert.equal(stranger['rcpt'], 550);
   const junkFile = join(dir, 'junk.eml');
-  (await import('node:fs')).writeFileSync(junkFile, 'From: a@b.example\r\nSubject: hello\r\n\r\nnot a report\r\n');
+  writeFileSync(junkFile, 'From: a@b.example\r\nSubject: hello\r\n\r\nnot a report\r\n');
   const junk = await send(receiver.port, 'dmarc@example.com', junkFile);
   assert.equal(junk['data'], 250);
   assert.match(String(junk['message']), /quarantined/);
   const bigFile = join(dir, 'big.eml');
-  (await import('node:fs')).writeFileSync(
-    bigFile,
-    `From: a@b.example\r\nSubject: big\r\n\r\n${'x'.repeat(100_000)}\r\n`,
-  );
+  writeFileSync(bigFile, `From: a@b.example\r\nSubject: big\r\n\r\n${'x'.repeat(100_000)}\r\n`);
   const big = await send(receiver.port, 'dmarc@example.com', bigFile);
   assert.match(String(big['error'] ?? big['data']), /552/);
 });
@@ -154,7 +131,7 @@ test('HTTPS: TLS reports posted as tlsrpt+gzip and tlsrpt+json are stored; every
   const receiver = await startHttpsReceiver(store, { host: '127.0.0.1', port: 0, tls, maxBodyBytes: 256 * 1024 });
   running.push(receiver);
   const gz = join(dir, 'report.json.gz');
-  (await import('node:fs')).writeFileSync(gz, gzipSync(readFileSync(sample('smtp_tls', 'rfc8460.json'))));
+  writeFileSync(gz, gzipSync(readFileSync(sample('smtp_tls', 'rfc8460.json'))));
   const posted = await curl(receiver.port, ['-H', 'Content-Type: application/tlsrpt+gzip', '--data-binary', `@${gz}`]);
   assert.deepEqual(posted, { status: 201, body: 'tls report stored' });
   const json = await curl(receiver.port, [
@@ -184,7 +161,7 @@ test('HTTPS: TLS reports posted as tlsrpt+gzip and tlsrpt+json are stored; every
   assert.equal(junk.status, 400);
   assert.match(junk.body, /not a usable TLS report: quarantined: input: date-range: missing/);
   const big = join(dir, 'big.json');
-  (await import('node:fs')).writeFileSync(big, `{"x": "${'y'.repeat(300_000)}"}`);
+  writeFileSync(big, `{"x": "${'y'.repeat(300_000)}"}`);
   const tooBig = await curl(receiver.port, ['-H', 'Content-Type: application/tlsrpt+json', '--data-binary', `@${big}`]);
   assert.equal(tooBig.status, 413);
 });

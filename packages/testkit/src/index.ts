@@ -18,3 +18,4 @@ export * from './serve-zone.js';
 export * from './testdata.js';
 export * from './zone-file.js';
 export * from './dovecot.js';
+export * from './certificate.js';
