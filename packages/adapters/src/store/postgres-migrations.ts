@@ -2,6 +2,8 @@
  * PostgreSQL schema: the same tables and indexes as SQLite (sqlite-migrations.ts), with native
  * types (BIGINT times, BOOLEAN flags, BYTEA bytes, DOUBLE PRECISION day shares).
  */
+import type pg from 'pg';
+
 export const POSTGRES_MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] = [
   {
     version: 1,
@@ -123,3 +125,28 @@ CREATE TABLE ip_info (
 `,
   },
 ];
+
+/** Applies the migrations not yet applied, each in its own transaction (the caller holds the lock). */
+export async function migrate(client: pg.PoolClient, now: () => number): Promise<void> {
+  await client.query(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)',
+  );
+  const current = Number(
+    (await client.query('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations')).rows[0].v,
+  );
+  for (const migration of POSTGRES_MIGRATIONS) {
+    if (migration.version <= current) continue;
+    await client.query('BEGIN');
+    try {
+      await client.query(migration.sql);
+      await client.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [
+        migration.version,
+        now(),
+      ]);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK');
+      throw error;
+    }
+  }
+}

@@ -20,7 +20,7 @@ import type {
   SummaryFilter,
   Totals,
 } from '@mailward/reports';
-import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
+import { migrate } from './postgres-migrations.js';
 import {
   AGGREGATE_RECORD_COLUMNS,
   AGGREGATE_REPORT_COLUMNS,
@@ -305,30 +305,6 @@ export class PostgresReportStore implements ReportStore {
 
   async close(): Promise<void> {
     await this.pool.end();
-  }
-}
-
-async function migrate(client: pg.PoolClient, now: () => number): Promise<void> {
-  await client.query(
-    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)',
-  );
-  const current = Number(
-    (await client.query('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations')).rows[0].v,
-  );
-  for (const migration of POSTGRES_MIGRATIONS) {
-    if (migration.version <= current) continue;
-    await client.query('BEGIN');
-    try {
-      await client.query(migration.sql);
-      await client.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [
-        migration.version,
-        now(),
-      ]);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK');
-      throw error;
-    }
   }
 }
 
