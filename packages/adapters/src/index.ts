@@ -5,4 +5,5 @@ export * from './sources/index.js';
 export * from './receivers/index.js';
 export * from './enrich/offline-ip-database.js';
 export * from './https/mta-sts-fetcher.js';
+export * from './smtp/starttls-probe.js';
 export * from './scan/scan-results.js';

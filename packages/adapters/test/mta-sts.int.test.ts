@@ -60,7 +60,7 @@ const resolver = new MemoryResolver(zone.zone);
 const fetcher = () => new HttpsMtaStsFetcher({ resolver, port, ca: [ca], timeoutMs: 1500 });
 const codes = (findings: readonly Finding[]) => findings.map((f) => f.code).sort();
 const audit = (domain: string, mxHosts = ['mx.good.example', 'mx2.backup.example']) =>
-  auditMtaStsPolicy(domain, { fetcher: fetcher(), mxHosts });
+  auditMtaStsPolicy(domain, { fetcher: fetcher(), mxHosts }).then((audit) => audit.findings);
 
 test('a good policy served as text/plain with a valid certificate covers the MX hosts', async () => {
   assert.deepEqual(codes(await audit('good.example')), ['mta-sts-ok']);

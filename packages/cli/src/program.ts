@@ -10,7 +10,7 @@ import { registerReportsCommands } from './reports-program.js';
 import { checkCommand } from './commands/check.js';
 import { scanCommand, scanReportCommand } from './commands/scan.js';
 import { writeFileSync } from 'node:fs';
-import { HttpsMtaStsFetcher } from '@mailward/adapters';
+import { HttpsMtaStsFetcher, StartTlsProbe } from '@mailward/adapters';
 import { runError, usageError } from './commands/result.js';
 import type { DnsCliOptions } from './dkim-program.js';
 import { dnsOptions, withDns } from './dkim-program.js';
@@ -100,26 +100,47 @@ export async function runProgram(argv: readonly string[], env: ProgramEnvironmen
   withDns(
     program
       .command('check')
-      .description('Audit a domain: SPF, DKIM and DMARC findings with fixes and grades (more areas to come)')
+      .description(
+        'Audit a domain: SPF, DKIM, DMARC, MX, MTA-STS, TLS-RPT, BIMI and DNSSEC findings with fixes and grades',
+      )
       .argument('<domain>', 'the domain to audit')
       .option('--selectors <list>', 'DKIM selectors to probe besides the common ones (comma-separated)')
+      .option('--smtp', 'also probe each MX host: STARTTLS, TLS version, certificate (connects to port 25)', false)
+      .addOption(
+        new Option('--smtp-port <port>', 'port to probe instead of 25 (a test server, a relay)').argParser(positiveInt),
+      )
       .option('--json', 'print JSON (schema in docs/audit.md)', false),
-  ).action(async (domain: string, options: DnsCliOptions & { json: boolean; selectors?: string }) => {
-    const setup = await setupResolver(dnsOptions(options));
-    if (!setup.ok) {
-      result = setup.usage ? usageError('check', setup.reason) : runError('check', setup.reason);
-      return;
-    }
-    result = await checkCommand(
-      {
-        domain,
-        json: options.json,
-        colour: env.colour === true,
-        selectors: (options.selectors ?? '').split(',').filter((s) => s.trim() !== ''),
-      },
-      { resolver: setup.resolver, mtaStsFetcher: new HttpsMtaStsFetcher({ resolver: setup.resolver }) },
-    );
-  });
+  ).action(
+    async (
+      domain: string,
+      options: DnsCliOptions & { json: boolean; selectors?: string; smtp: boolean; smtpPort?: number },
+    ) => {
+      const setup = await setupResolver(dnsOptions(options));
+      if (!setup.ok) {
+        result = setup.usage ? usageError('check', setup.reason) : runError('check', setup.reason);
+        return;
+      }
+      result = await checkCommand(
+        {
+          domain,
+          json: options.json,
+          colour: env.colour === true,
+          selectors: (options.selectors ?? '').split(',').filter((s) => s.trim() !== ''),
+        },
+        {
+          resolver: setup.resolver,
+          mtaStsFetcher: new HttpsMtaStsFetcher({ resolver: setup.resolver }),
+          ...(options.smtp && {
+            smtpProbe: new StartTlsProbe({
+              resolver: setup.resolver,
+              heloName: env.hostname,
+              ...(options.smtpPort !== undefined && { port: options.smtpPort }),
+            }),
+          }),
+        },
+      );
+    },
+  );
 
   const scan = withDns(
     program

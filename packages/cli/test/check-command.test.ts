@@ -87,3 +87,40 @@ test('mailward check: colour on a terminal; a bad domain is a usage error', asyn
   assert.equal(bad.exitCode, 2);
   assert.match(bad.stderr, /"not a domain" is not a domain name/);
 });
+
+test('mailward check --smtp: each MX host probed on the given port, graded in the smtp area', async () => {
+  const { SMTPServer } = await import('smtp-server');
+  const server = new SMTPServer({ logger: false, hideSTARTTLS: true, disabledCommands: ['AUTH'] });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.server.address() as { port: number }).port;
+  const smtpFixture = join(dir, 'smtp.yaml');
+  writeFileSync(
+    smtpFixture,
+    `
+plain.example:
+  - TXT: 'v=spf1 mx -all'
+  - MX: [10, mx.plain.example]
+mx.plain.example:
+  - A: 127.0.0.1
+_dmarc.plain.example:
+  - TXT: 'v=DMARC1; p=reject; rua=mailto:dmarc@plain.example'
+`,
+  );
+  try {
+    const args = ['check', 'plain.example', '--json', '--dns-fixture', smtpFixture];
+    const out = await runProgram([...args, '--smtp', '--smtp-port', String(port)], env);
+    const json = JSON.parse(out.stdout) as {
+      grades: Record<string, string>;
+      findings: { code: string; area: string }[];
+    };
+    assert.deepEqual(
+      json.findings.filter((f) => f.area === 'smtp').map((f) => f.code),
+      ['smtp-no-starttls'],
+    );
+    assert.equal(json.grades['smtp'], 'B');
+    const without = JSON.parse((await runProgram(args, env)).stdout) as { grades: Record<string, string> };
+    assert.equal(without.grades['smtp'], undefined);
+  } finally {
+    server.close();
+  }
+});

@@ -2,7 +2,7 @@
  * `mailward check DOMAIN`: the domain audit, grouped by area, each finding with its fix; JSON with
  * a documented schema (docs/audit.md). Exit code 0 when clean, 1 with warnings, 2 with errors.
  */
-import type { DomainAudit, Finding, MtaStsFetcher, Resolver } from '@mailward/core';
+import type { DomainAudit, Finding, MtaStsFetcher, Resolver, SmtpTlsProbe } from '@mailward/core';
 import { auditDomain } from '@mailward/core';
 import type { CommandResult } from './result.js';
 import { usageError } from './result.js';
@@ -22,7 +22,7 @@ export async function checkCommand(
     readonly colour: boolean;
     readonly selectors?: readonly string[];
   },
-  deps: { readonly resolver: Resolver; readonly mtaStsFetcher?: MtaStsFetcher },
+  deps: { readonly resolver: Resolver; readonly mtaStsFetcher?: MtaStsFetcher; readonly smtpProbe?: SmtpTlsProbe },
 ): Promise<CommandResult> {
   const domain = args.domain.trim().toLowerCase().replace(/\.$/, '');
   if (!/^[a-z0-9_-]+(\.[a-z0-9_-]+)+$/.test(domain) || domain.length > 253) {
@@ -34,6 +34,7 @@ export async function checkCommand(
   const audit = await auditDomain(domain, {
     resolver: deps.resolver,
     ...(deps.mtaStsFetcher !== undefined && { mtaStsFetcher: deps.mtaStsFetcher }),
+    ...(deps.smtpProbe !== undefined && { smtpProbe: deps.smtpProbe }),
     ...(args.selectors !== undefined && { selectors: args.selectors }),
   });
   const exitCode = audit.findings.some((f) => f.severity === 'error')

@@ -1,5 +1,5 @@
 /**
- * A domain audit: SPF, DKIM, DMARC, MX, MTA-STS (its DNS record), TLS-RPT, BIMI and DNSSEC, their
+ * A domain audit: SPF, DKIM, DMARC, MX, MTA-STS, TLS-RPT, BIMI, DNSSEC and (with a probe) SMTP STARTTLS,
  * findings, and the grades (rule in finding.ts and docs/audit.md).
  */
 import type { Resolver } from '../dns/types.js';
@@ -11,6 +11,8 @@ import { auditDkim } from './dkim.js';
 import { auditMx } from './mx.js';
 import type { MtaStsFetcher } from './mta-sts.js';
 import { auditMtaStsPolicy } from './mta-sts.js';
+import type { SmtpTlsProbe } from './smtp.js';
+import { auditSmtp } from './smtp.js';
 import { auditBimi, auditDnssec, auditMtaStsRecord, auditTlsRpt } from './policy-records.js';
 
 export interface DomainAudit {
@@ -56,6 +58,8 @@ export async function auditDomain(
     readonly selectors?: readonly string[];
     /** Fetches MTA-STS policies over HTTPS; without it only the DNS record is checked. */
     readonly mtaStsFetcher?: MtaStsFetcher;
+    /** Probes each MX host's STARTTLS (`--smtp`); without it the smtp area is not audited. */
+    readonly smtpProbe?: SmtpTlsProbe;
   },
 ): Promise<DomainAudit> {
   const name = domain.toLowerCase().replace(/\.$/, '');
@@ -83,18 +87,27 @@ export async function auditDomain(
   const mxAudit = await auditMx(name, { resolver, sends });
   const mtaStsPolicy =
     mtaSts?.id === undefined
-      ? []
+      ? { findings: [] }
       : options.mtaStsFetcher === undefined
-        ? [
-            {
-              code: 'mta-sts-policy-not-checked',
-              severity: 'info' as const,
-              area: 'mta-sts' as const,
-              message: 'the MTA-STS policy was not fetched (offline audit)',
-              rfc: 'RFC 8461 §3.3',
-            },
-          ]
+        ? {
+            findings: [
+              {
+                code: 'mta-sts-policy-not-checked',
+                severity: 'info' as const,
+                area: 'mta-sts' as const,
+                message: 'the MTA-STS policy was not fetched (offline audit)',
+                rfc: 'RFC 8461 §3.3',
+              },
+            ],
+          }
         : await auditMtaStsPolicy(name, { fetcher: options.mtaStsFetcher, mxHosts: mxAudit.hosts });
+  const smtp =
+    options.smtpProbe === undefined
+      ? undefined
+      : await auditSmtp(mxAudit.hosts, {
+          probe: options.smtpProbe,
+          ...('mode' in mtaStsPolicy && mtaStsPolicy.mode !== undefined && { mtaStsMode: mtaStsPolicy.mode }),
+        });
   const bimi = parked
     ? []
     : await auditBimi(name, {
@@ -108,13 +121,16 @@ export async function auditDomain(
     ...dmarc.findings,
     ...mxAudit.findings,
     ...(mtaSts?.findings ?? []),
-    ...mtaStsPolicy,
+    ...mtaStsPolicy.findings,
     ...(tlsRpt ?? []),
     ...bimi,
     ...dnssec,
+    ...(smtp ?? []),
   ];
   const grades: Partial<Record<AuditArea, Grade>> = {};
   for (const area of AUDITED_AREAS) grades[area] = gradeArea(area, findings);
+  // The smtp area is graded only when it was probed, and only for domains with MX hosts.
+  if (smtp !== undefined && smtp.length > 0) grades.smtp = gradeArea('smtp', smtp);
   const has = (code: string) => findings.some((f) => f.code === code);
   const facts: AuditFacts = {
     spfRecord: spf.record !== undefined,

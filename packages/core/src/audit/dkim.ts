@@ -177,7 +177,7 @@ export async function auditDkim(
     add(
       'warning',
       'dkim-no-key-found',
-      `no DKIM key found for ${name} on ${selectors.length} common selectors${given.length > 0 ? ' and yours' : ''}; mail without a DKIM signature fails DMARC when forwarded`,
+      `${keys.length === 0 ? 'no DKIM key found' : `no usable DKIM key (${keys.length} found, revoked or broken)`} for ${name} on ${selectors.length} common selectors${given.length > 0 ? ' and yours' : ''}; mail without a DKIM signature fails DMARC when forwarded`,
       `${RFC} §3.6.2; RFC 9989 §4.4`,
       `sign outgoing mail: mailward keygen --domain ${name}, publish the record, and sign (or enable DKIM at your mail provider); name your selector with --selectors`,
     );

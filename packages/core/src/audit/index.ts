@@ -7,3 +7,4 @@ export * from './mx.js';
 export * from './policy-records.js';
 export * from './mta-sts.js';
 export * from './survey.js';
+export * from './smtp.js';

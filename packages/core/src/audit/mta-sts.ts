@@ -72,10 +72,16 @@ export function parseMtaStsPolicy(body: string): { policy: MtaStsPolicy; problem
   return { policy: { ...(mode !== undefined && { mode }), ...(maxAge !== undefined && { maxAge }), mx }, problems };
 }
 
+export interface MtaStsPolicyAudit {
+  readonly findings: readonly Finding[];
+  /** The mode of a policy that was fetched and parsed without problems. */
+  readonly mode?: string;
+}
+
 export async function auditMtaStsPolicy(
   domain: string,
   options: { readonly fetcher: MtaStsFetcher; readonly mxHosts: readonly string[] },
-): Promise<Finding[]> {
+): Promise<MtaStsPolicyAudit> {
   const findings: Finding[] = [];
   const add = (severity: Finding['severity'], code: string, message: string, rfc: string, fix?: string) =>
     findings.push({ code, severity, area: 'mta-sts', message, rfc, ...(fix !== undefined && { fix }) });
@@ -89,7 +95,7 @@ export async function auditMtaStsPolicy(
       `${RFC} §3.3`,
       `serve the policy at ${url} with a valid certificate for mta-sts.${domain}, without redirects`,
     );
-    return findings;
+    return { findings };
   }
   if (fetched.status !== 200) {
     add(
@@ -99,7 +105,7 @@ export async function auditMtaStsPolicy(
       `${RFC} §3.3`,
       `serve the policy at ${url} with status 200`,
     );
-    return findings;
+    return { findings };
   }
   if (!/^text\/plain\b/i.test(fetched.contentType)) {
     add(
@@ -109,7 +115,7 @@ export async function auditMtaStsPolicy(
       `${RFC} §3.2`,
       'serve the policy as text/plain',
     );
-    return findings;
+    return { findings };
   }
   const { policy, problems } = parseMtaStsPolicy(fetched.body);
   for (const problem of problems)
@@ -120,7 +126,7 @@ export async function auditMtaStsPolicy(
       `${RFC} §3.2`,
       'publish "version: STSv1", "mode:", one "mx:" line per MX and "max_age:"',
     );
-  if (problems.length > 0) return findings;
+  if (problems.length > 0) return { findings };
   if (policy.mode === 'testing')
     add(
       'info',
@@ -169,5 +175,5 @@ export async function auditMtaStsPolicy(
       RFC,
     );
   }
-  return findings;
+  return { findings, ...(policy.mode !== undefined && { mode: policy.mode }) };
 }
