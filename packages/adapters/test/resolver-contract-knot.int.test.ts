@@ -11,3 +11,18 @@ resolverContract('NetworkResolver against Knot', async (fixture) => {
   const resolver = new NetworkResolver({ servers: [served], timeoutMs: 250, retries: 1 });
   return { resolver, close: () => served.stop() };
 });
+
+// The same contract over pipelined TCP (the transport of `mailward scan`).
+resolverContract('NetworkResolver against Knot over pipelined TCP', async (fixture) => {
+  const parsed = parseZone(fixture);
+  if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+  const served = await serveZone(parsed.zone);
+  const resolver = new NetworkResolver({ servers: [served], timeoutMs: 250, retries: 1, transport: 'tcp' });
+  return {
+    resolver,
+    close: async () => {
+      resolver.close();
+      await served.stop();
+    },
+  };
+});

@@ -15,10 +15,21 @@ export interface DnsOptions {
   readonly retries?: number;
   /** Cache answers for the whole command (default true; a scan of many domains turns it off). */
   readonly cache?: boolean;
+  /** Queries per UDP socket (default the resolver's, 1: a fresh source port per query). */
+  readonly queriesPerSocket?: number;
+  /** 'udp' (default) or 'tcp' (pipelined connections, for scans). */
+  readonly transport?: 'udp' | 'tcp';
 }
 
 export type ResolverSetup =
-  { ok: true; resolver: Resolver; describe: string } | { ok: false; reason: string; usage: boolean };
+  | {
+      ok: true;
+      resolver: Resolver;
+      describe: string;
+      /** Queries sent so far, when the resolver is on the network. */
+      queriesSent?: () => number;
+    }
+  | { ok: false; reason: string; usage: boolean };
 
 /** Builds the resolver the options ask for, wrapped in a TTL cache shared by the whole command. */
 export async function setupResolver(options: DnsOptions): Promise<ResolverSetup> {
@@ -46,10 +57,13 @@ export async function setupResolver(options: DnsOptions): Promise<ResolverSetup>
     ...(options.dnsTimeoutMs === undefined ? {} : { timeoutMs: options.dnsTimeoutMs }),
     ...(options.maxInFlight === undefined ? {} : { maxInFlight: options.maxInFlight }),
     ...(options.retries === undefined ? {} : { retries: options.retries }),
+    ...(options.queriesPerSocket === undefined ? {} : { queriesPerSocket: options.queriesPerSocket }),
+    ...(options.transport === undefined ? {} : { transport: options.transport }),
   });
   return {
     ok: true,
     resolver: options.cache === false ? network : new CachingResolver(network, Date),
     describe: servers.map((s) => `${s.host}:${s.port}`).join(', '),
+    queriesSent: () => network.stats.queries,
   };
 }

@@ -309,3 +309,24 @@ test('grades: F with an error, C with two warnings, B with one, A otherwise; opt
   const parked = await auditDomain('parked.example', { resolver });
   assert.ok(parked.findings.some((x) => x.code === 'spf-parked-not-strict'));
 });
+
+test('DKIM audit for surveys: NXDOMAIN at _domainkey skips the selector probes (RFC 8020); a key below is still found', async () => {
+  const asked: string[] = [];
+  const counting = {
+    lookup: ((name: string, type: 'TXT', options?: never) => {
+      asked.push(name);
+      return resolver.lookup(name, type, options);
+    }) as typeof resolver.lookup,
+  };
+  const none = await auditDkim('nokeys.example', { resolver: counting, stopAtNxdomain: true });
+  assert.deepEqual(asked, ['_domainkey.nokeys.example']);
+  assert.deepEqual(codes(none.findings), ['dkim-no-key-found']);
+  asked.length = 0;
+  const found = await auditDkim('keys.example', { resolver: counting, stopAtNxdomain: true });
+  assert.equal(asked.length, 24);
+  assert.deepEqual(found, await auditDkim('keys.example', { resolver }));
+  // Selectors the user names are probed whatever _domainkey says.
+  asked.length = 0;
+  await auditDkim('nokeys.example', { resolver: counting, stopAtNxdomain: true, selectors: ['mine'] });
+  assert.deepEqual(asked, ['_domainkey.nokeys.example', 'mine._domainkey.nokeys.example']);
+});

@@ -89,7 +89,11 @@ export async function startDroppingProxy(options: DroppingProxyOptions): Promise
     try {
       if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
       stats.forwarded += 1;
-      return await (transport === 'udp' ? forwardUdp(message) : forwardTcp(message));
+      // TCP queries go upstream over UDP too (one datagram instead of a connection per query, so the
+      // proxy keeps up with a pipelining client); only a truncated answer is fetched over TCP.
+      const reply = await forwardUdp(message);
+      if (transport === 'udp' || (reply !== undefined && !isTruncated(reply))) return reply;
+      return await forwardTcp(message);
     } finally {
       stats.inFlight -= 1;
     }
@@ -165,6 +169,10 @@ export async function startDroppingProxy(options: DroppingProxyOptions): Promise
       await closeServer(tcp);
     },
   };
+}
+
+function isTruncated(reply: Buffer): boolean {
+  return reply.length >= 4 && (reply.readUInt16BE(2) & 0x0200) !== 0;
 }
 
 /** A response carrying only the question and an error RCODE. */

@@ -17,6 +17,16 @@ export interface NetworkResolverConfig {
   readonly ednsPayload?: number;
   /** RD bit (default true: the usual upstream is a recursive resolver; authoritative ones ignore it). */
   readonly recursionDesired?: boolean;
+  /**
+   * Queries one UDP socket (one source port) carries before a new one is opened (default 1: a fresh
+   * random source port per query, RFC 5452 §9.2). Bulk scans raise it: see transport-udp.ts.
+   */
+  readonly queriesPerSocket?: number;
+  /**
+   * 'udp' (default): UDP, and TCP for truncated answers. 'tcp': long-lived TCP connections with
+   * pipelined queries (RFC 7766), for bulk scans; see transport-tcp-pipeline.ts.
+   */
+  readonly transport?: 'udp' | 'tcp';
 }
 
 export type ResolvedConfig = Required<NetworkResolverConfig>;
@@ -27,6 +37,8 @@ export const DEFAULTS = {
   maxInFlight: 32,
   ednsPayload: 1232,
   recursionDesired: true,
+  queriesPerSocket: 1,
+  transport: 'udp',
 } as const;
 
 /**
@@ -45,6 +57,10 @@ export function resolveConfig(config: NetworkResolverConfig): ResolvedConfig {
   requireInteger('timeoutMs', resolved.timeoutMs, 1, 600_000);
   requireInteger('retries', resolved.retries, 0, 100);
   requireInteger('maxInFlight', resolved.maxInFlight, 1, 65_536);
+  requireInteger('queriesPerSocket', resolved.queriesPerSocket, 1, 10_000);
+  if (resolved.transport !== 'udp' && resolved.transport !== 'tcp') {
+    throw new RangeError(`transport must be "udp" or "tcp", got ${JSON.stringify(resolved.transport)}`);
+  }
   if (resolved.ednsPayload !== 0) requireInteger('ednsPayload', resolved.ednsPayload, 512, 65_535);
   return resolved;
 }

@@ -12,7 +12,8 @@ import type { DnsServer } from './server.js';
 import { formatServer } from './server.js';
 import { tcpExchange } from './transport-tcp.js';
 import type { TcpOutcome } from './transport-tcp.js';
-import { udpExchange } from './transport-udp.js';
+import { UdpTransport } from './transport-udp.js';
+import { TcpPipeline } from './transport-tcp-pipeline.js';
 import type { IgnoredCounts } from './transport-udp.js';
 
 /** Counters since construction, for tests and diagnostics. */
@@ -42,19 +43,33 @@ const ABORTED = { kind: 'timeout', reason: 'aborted' } as const;
 export class NetworkResolver implements Resolver {
   private readonly config: ResolvedConfig;
   private readonly limiter: Limiter;
+  private readonly udp: UdpTransport;
+  private readonly pipeline: TcpPipeline | undefined;
   private readonly counters = { queries: 0, tcpFallbacks: 0, malformed: 0, mismatched: 0, failedAttempts: 0 };
 
   constructor(config: NetworkResolverConfig) {
     this.config = resolveConfig(config);
     this.limiter = new Limiter(this.config.maxInFlight);
+    this.udp = new UdpTransport(this.config.queriesPerSocket);
+    this.pipeline = this.config.transport === 'tcp' ? new TcpPipeline() : undefined;
   }
 
   get stats(): NetworkResolverStats {
-    return { ...this.counters };
+    const stray = this.udp.strayPackets;
+    return {
+      ...this.counters,
+      malformed: this.counters.malformed + stray.malformed,
+      mismatched: this.counters.mismatched + stray.mismatched,
+    };
   }
 
   get servers(): readonly DnsServer[] {
     return this.config.servers;
+  }
+
+  /** Closes pipelined TCP connections (UDP sockets close by themselves when idle). */
+  close(): void {
+    this.pipeline?.close();
   }
 
   async lookup<T extends RecordType>(name: string, type: T, options?: LookupOptions): Promise<LookupResult<T>> {
@@ -143,10 +158,24 @@ export class NetworkResolver implements Resolver {
     signal: AbortSignal | undefined,
   ): Promise<AttemptOutcome> {
     const { timeoutMs, ednsPayload, recursionDesired } = this.config;
-    const expected: Expected = { id: randomInt(0, 65_536), name, type };
     this.counters.queries += 1;
-    const query = buildQuery(expected, { ednsPayload, recursionDesired });
-    const { outcome, ignored } = await udpExchange(server, query, expected, timeoutMs, signal);
+    if (this.pipeline !== undefined) {
+      const { outcome } = await this.pipeline.exchange(
+        server,
+        { name, type },
+        (query) => buildQuery(query, { ednsPayload, recursionDesired }),
+        timeoutMs,
+        signal,
+      );
+      return outcome.kind === 'timeout' ? { kind: 'timeout', ignored: { malformed: 0, mismatched: 0 } } : outcome;
+    }
+    const { outcome, ignored, expected } = await this.udp.exchange(
+      server,
+      { name, type },
+      (query) => buildQuery(query, { ednsPayload, recursionDesired }),
+      timeoutMs,
+      signal,
+    );
     this.counters.malformed += ignored.malformed;
     this.counters.mismatched += ignored.mismatched;
     if (outcome.kind === 'timeout') return { kind: 'timeout', ignored };

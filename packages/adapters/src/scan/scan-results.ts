@@ -17,6 +17,8 @@ export interface ScanProblem {
 export class ScanResults {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
+  private readonly lookup: Database.Statement;
+  private readonly exported: Database.Statement;
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -41,10 +43,32 @@ CREATE TABLE IF NOT EXISTS scan_problems (line INTEGER NOT NULL, text TEXT NOT N
          dnssec, null_mx, errors, warnings, audit_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (domain) DO NOTHING RETURNING seq`,
     );
+    this.lookup = this.db.prepare('SELECT 1 FROM scan_results WHERE domain = ?');
+    this.exported = this.db.prepare('UPDATE scan_results SET exported = 1 WHERE seq = ?');
   }
 
   has(domain: string): boolean {
-    return this.db.prepare('SELECT 1 FROM scan_results WHERE domain = ?').get(domain) !== undefined;
+    return this.lookup.get(domain) !== undefined;
+  }
+
+  /**
+   * Stores several results in one transaction (one commit instead of one per domain); returns
+   * those stored, in order, leaving out domains that were already there.
+   */
+  saveMany(audits: readonly DomainAudit[]): { seq: number; audit: DomainAudit }[] {
+    return this.db.transaction(() =>
+      audits.flatMap((audit) => {
+        const saved = this.save(audit);
+        return saved === undefined ? [] : [{ seq: saved.seq, audit }];
+      }),
+    )();
+  }
+
+  /** Marks rows as written to the output, in one transaction. */
+  markExportedMany(seqs: readonly number[]): void {
+    this.db.transaction(() => {
+      for (const seq of seqs) this.exported.run(seq);
+    })();
   }
 
   /** Stores a result; undefined when the domain was already there. */
@@ -78,7 +102,7 @@ CREATE TABLE IF NOT EXISTS scan_problems (line INTEGER NOT NULL, text TEXT NOT N
   }
 
   markExported(seq: number): void {
-    this.db.prepare('UPDATE scan_results SET exported = 1 WHERE seq = ?').run(seq);
+    this.exported.run(seq);
   }
 
   /** Rows saved but not yet confirmed in the output (at most the scan's concurrency after a crash). */

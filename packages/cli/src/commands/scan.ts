@@ -20,7 +20,7 @@ import { createInterface } from 'node:readline';
 import { domainToASCII } from 'node:url';
 import { Buffer } from 'node:buffer';
 import type { DomainAudit, MtaStsFetcher, Resolver, SurveyStatistics } from '@mailward/core';
-import { BudgetResolver, auditDomain, surveyRow, surveyStatistics } from '@mailward/core';
+import { BudgetResolver, CachingResolver, auditDomain, surveyRow, surveyStatistics } from '@mailward/core';
 import { ScanResults } from '@mailward/adapters';
 import type { CommandResult } from './result.js';
 import { runError, usageError } from './result.js';
@@ -39,6 +39,8 @@ export interface ScanDeps {
   /** Rewrites one status line (a terminal's progress bar); absent when not on a terminal. */
   readonly status?: (text: string) => void;
   readonly now: () => number;
+  /** DNS queries sent so far, for the summary (network resolvers only). */
+  readonly queriesSent?: () => number;
 }
 
 /** A domain from a list line, in A-label form, or why the line is not one. */
@@ -109,7 +111,13 @@ class Output {
   }
 
   write(audit: DomainAudit): void {
-    const bytes = Buffer.from(outputLine(audit, this.csv));
+    this.writeMany([audit]);
+  }
+
+  /** Appends the lines of several results in one write. */
+  writeMany(audits: readonly DomainAudit[]): void {
+    if (audits.length === 0) return;
+    const bytes = Buffer.from(audits.map((audit) => outputLine(audit, this.csv)).join(''));
     writeSync(this.fd, bytes, 0, bytes.length, fstatSync(this.fd).size);
   }
 
@@ -117,6 +125,9 @@ class Output {
     closeSync(this.fd);
   }
 }
+
+/** Results stored and written together. */
+const PERSIST_BATCH = 100;
 
 export async function scanCommand(args: ScanArgs, deps: ScanDeps): Promise<CommandResult> {
   if (!existsSync(args.list)) return usageError('scan', `${args.list}: no such file`);
@@ -128,24 +139,42 @@ export async function scanCommand(args: ScanArgs, deps: ScanDeps): Promise<Comma
   }
   const output = args.out === undefined ? undefined : new Output(args.out, args.out.endsWith('.csv'), results);
   const started = deps.now();
+  const queriesBefore = deps.queriesSent?.() ?? 0;
   let lineNumber = 0;
   let scanned = 0;
   let skipped = 0;
   const problems: string[] = [];
   const inFlight = new Set<Promise<void>>();
+  // Results are stored, written and marked in batches: one commit and one write per batch instead
+  // of per domain. The order (store, write, mark) keeps a crash from losing or repeating a line; a
+  // crash loses at most the unsaved batch, whose domains the next run scans again.
+  const finished: DomainAudit[] = [];
+  const persist = () => {
+    const batch = finished.splice(0);
+    if (batch.length === 0) return;
+    const saved = results.saveMany(batch);
+    output?.writeMany(saved.map((s) => s.audit));
+    results.markExportedMany(saved.map((s) => s.seq));
+    scanned += saved.length;
+    skipped += batch.length - saved.length;
+  };
+  // A slow scan still stores its results within a second.
+  const persistTimer = setInterval(persist, 1000).unref();
   const auditOne = async (domain: string) => {
+    // The time budget sits under a cache of this domain's own answers (the MX, the DMARC record and
+    // the MX host's address are each asked for by several checks), so when the budget runs out the
+    // queries the cache shares are aborted too and free their place for other domains. Both are
+    // dropped with the domain, so memory stays flat.
     const budget = new BudgetResolver(deps.resolver, { now: deps.now }, { timeBudgetMs: args.timeBudgetMs });
+    const cached = new CachingResolver(budget, { now: deps.now });
     try {
       const audit = await auditDomain(domain, {
-        resolver: budget,
+        resolver: cached,
+        dkimStopAtNxdomain: true,
         ...(deps.fetcher !== undefined && { mtaStsFetcher: deps.fetcher(Math.min(10_000, args.timeBudgetMs)) }),
       });
-      const saved = results.save(audit);
-      if (saved !== undefined) {
-        output?.write(audit);
-        results.markExported(saved.seq);
-        scanned += 1;
-      } else skipped += 1;
+      finished.push(audit);
+      if (finished.length >= PERSIST_BATCH) persist();
     } finally {
       budget.dispose();
     }
@@ -176,12 +205,17 @@ export async function scanCommand(args: ScanArgs, deps: ScanDeps): Promise<Comma
     if (inFlight.size >= args.concurrency) await Promise.race(inFlight);
   }
   await Promise.all(inFlight);
+  clearInterval(persistTimer);
+  persist();
   output?.close();
   const total = results.count();
   results.close();
   const seconds = (deps.now() - started) / 1000;
   const summary = [
     `Scanned ${scanned} domain${scanned === 1 ? '' : 's'} in ${seconds.toFixed(1)} s (${(scanned / Math.max(seconds, 0.001)).toFixed(0)}/s); ${skipped} already in ${args.db} or repeated; ${total} in all`,
+    ...(deps.queriesSent === undefined || scanned === 0
+      ? []
+      : [`${((deps.queriesSent() - queriesBefore) / scanned).toFixed(1)} DNS queries per domain scanned`]),
     ...(problems.length === 0
       ? []
       : [

@@ -60,6 +60,8 @@ export async function auditDomain(
     readonly mtaStsFetcher?: MtaStsFetcher;
     /** Probes each MX host's STARTTLS (`--smtp`); without it the smtp area is not audited. */
     readonly smtpProbe?: SmtpTlsProbe;
+    /** Surveys: skip the DKIM selector probes when `_domainkey.DOMAIN` does not exist (see auditDkim). */
+    readonly dkimStopAtNxdomain?: boolean;
   },
 ): Promise<DomainAudit> {
   const name = domain.toLowerCase().replace(/\.$/, '');
@@ -75,7 +77,11 @@ export async function auditDomain(
     // A domain that receives no mail is not expected to sign, nor to publish receiving policies.
     parked
       ? undefined
-      : auditDkim(name, { resolver, ...(options.selectors !== undefined && { selectors: options.selectors }) }),
+      : auditDkim(name, {
+          resolver,
+          ...(options.selectors !== undefined && { selectors: options.selectors }),
+          ...(options.dkimStopAtNxdomain === true && { stopAtNxdomain: true }),
+        }),
     auditDmarc(name, { resolver }),
     parked ? undefined : auditTlsRpt(name, { resolver }),
     parked ? undefined : auditMtaStsRecord(name, { resolver }),

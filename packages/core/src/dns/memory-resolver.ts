@@ -8,10 +8,21 @@ const MAX_CNAME_CHAIN = 16;
 
 /**
  * Answers from a declarative zone, with real DNS semantics: NXDOMAIN for names not in the zone,
- * NODATA for names without the asked type, CNAME chains followed (loops are SERVFAIL).
+ * NODATA for names without the asked type and for empty non-terminals (names with none of their
+ * own but names below them, RFC 8020 §2: "_domainkey.example.com" when a selector exists), CNAME
+ * chains followed (loops are SERVFAIL).
  */
 export class MemoryResolver implements Resolver {
-  constructor(private readonly zone: Zone) {}
+  /** Every proper ancestor of a name in the zone. */
+  private readonly nonTerminals = new Set<string>();
+
+  constructor(private readonly zone: Zone) {
+    for (const name of zone.keys()) {
+      for (let dot = name.indexOf('.'); dot >= 0; dot = name.indexOf('.', dot + 1)) {
+        this.nonTerminals.add(name.slice(dot + 1));
+      }
+    }
+  }
 
   lookup<T extends RecordType>(name: string, type: T): Promise<LookupResult<T>> {
     return Promise.resolve(this.resolve(name, type));
@@ -25,7 +36,7 @@ export class MemoryResolver implements Resolver {
     let ttl = Number.POSITIVE_INFINITY;
     for (;;) {
       const node = this.zone.get(current);
-      if (!node) return { kind: 'nxdomain' };
+      if (!node) return this.nonTerminals.has(current) ? { kind: 'nodata' } : { kind: 'nxdomain' };
       if (node.failure && !node.failure.exceptTypes.has(type)) {
         return { kind: node.failure.kind, reason: `${current} ${type}: ${node.failure.kind} (from zone fixture)` };
       }
