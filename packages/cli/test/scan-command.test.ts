@@ -97,3 +97,29 @@ test('scan --out .csv and scan report: statistics as text and an HTML page with 
   assert.match(html, /<svg width="760"/);
   assert.match(html, /Survey of 3 domains/);
 });
+
+test('scan on a terminal: a progress bar with the share of the list, the rate and the time left', async () => {
+  const { countLines, duration, progressLine } = await import('../src/commands/scan-progress.js');
+  assert.equal(await countLines(list), 8);
+  writeFileSync(join(dir, 'no-newline.txt'), 'a.example\nb.example');
+  assert.equal(await countLines(join(dir, 'no-newline.txt')), 2);
+  assert.deepEqual(
+    [duration(7), duration(750), duration(11_045), duration(Infinity)],
+    ['0:07', '12:30', '3:04:05', '?'],
+  );
+  assert.equal(
+    progressLine({ linesDone: 2500, linesTotal: 10_000, scanned: 2400, skipped: 90, badLines: 10, seconds: 5 }),
+    '[######------------------]  25% · 2,500/10,000 lines · 2,400 scanned, 90 skipped, 10 bad · 480 domains/s · ETA 0:15',
+  );
+  const shown: string[] = [];
+  const out = await runProgram(['scan', list, '--db', join(dir, 'tty.db'), '--dns-fixture', fixture], {
+    ...env,
+    status: (text: string) => shown.push(text),
+  });
+  assert.equal(out.exitCode, 0);
+  // The last line is complete (8 of 8 lines) and ends with a newline, so it stays above the summary.
+  assert.match(
+    shown.at(-1) ?? '',
+    /^\[#{24}\] 100% · 8\/8 lines · 3 scanned, 1 skipped, 2 bad · \d+ domains\/s · ETA 0:00\n$/,
+  );
+});

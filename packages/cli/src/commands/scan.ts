@@ -24,6 +24,7 @@ import { BudgetResolver, CachingResolver, auditDomain, surveyRow, surveyStatisti
 import { ScanResults } from '@mailward/adapters';
 import type { CommandResult } from './result.js';
 import { runError, usageError } from './result.js';
+import { countLines, progressLine } from './scan-progress.js';
 
 export interface ScanArgs {
   readonly list: string;
@@ -178,12 +179,27 @@ export async function scanCommand(args: ScanArgs, deps: ScanDeps): Promise<Comma
     } finally {
       budget.dispose();
     }
-    if (deps.status !== undefined) {
-      const seconds = (deps.now() - started) / 1000;
-      deps.status(
-        `${scanned} scanned, ${skipped} skipped, ${problems.length} bad lines, ${(scanned / Math.max(seconds, 0.001)).toFixed(0)} domains/s`,
-      );
-    }
+    showProgress();
+  };
+  // On a terminal: the list's length first (for the bar and the time left), then a status line at
+  // most ten times a second.
+  const linesTotal = deps.status === undefined ? 0 : await countLines(args.list);
+  let shownAt = 0;
+  const showProgress = (force = false, end = '') => {
+    if (deps.status === undefined) return;
+    const now = deps.now();
+    if (!force && now - shownAt < 100) return;
+    shownAt = now;
+    deps.status(
+      progressLine({
+        linesDone: lineNumber - inFlight.size,
+        linesTotal,
+        scanned,
+        skipped,
+        badLines: problems.length,
+        seconds: (now - started) / 1000,
+      }) + end,
+    );
   };
   const lines = createInterface({ input: createReadStream(args.list), crlfDelay: Infinity });
   for await (const line of lines) {
@@ -207,6 +223,8 @@ export async function scanCommand(args: ScanArgs, deps: ScanDeps): Promise<Comma
   await Promise.all(inFlight);
   clearInterval(persistTimer);
   persist();
+  // The last status line stays on the screen above the summary.
+  showProgress(true, '\n');
   output?.close();
   const total = results.count();
   results.close();
