@@ -333,3 +333,36 @@ test('dkimpy test.message (unsigned): body hash as computed independently', () =
     assert.equal(hasher.finish().base64, 'wE7NXSkgnx9PGiavN4OZhJztvkqPDlemV3OGuEnLwNo=');
   }
 });
+
+/** Long pieces: stretches past the size handed over as views (VIEW_MIN), prose, and WSP to rewrite. */
+const LONG_PIECES = [
+  'lorem ipsum dolor sit amet, consectetur adipiscing elit '.repeat(12),
+  'TWFpbHdhcmUgYmFzZTY0IGxpbmUgb2YgYXR0YWNobWVudCBkYXRh'.repeat(10),
+  'x'.repeat(700),
+  ' ',
+  '  ',
+  '\t',
+  ' \r\n',
+  '\r\n',
+  '\r\n\r\n',
+  '\r',
+  'word ',
+];
+
+test('property: long stretches with single spaces, beside WSP runs and line breaks, at any chunking', () => {
+  for (let seed = 1; seed <= 200; seed++) {
+    const next = random(seed * 7919);
+    const parts: string[] = [];
+    const count = Math.floor(next() * 40);
+    for (let i = 0; i < count; i++) parts.push(LONG_PIECES[Math.floor(next() * LONG_PIECES.length)]!);
+    const body = parts.join('');
+    const data = bytes(body);
+    let chunks = randomChunks(data, next);
+    if (Buffer.concat(chunks).length !== data.length) chunks = [data];
+    for (const mode of ['simple', 'relaxed'] as const) {
+      const label = `seed ${seed} ${mode}`;
+      assert.equal(canonicalize(chunks, mode).text, referenceCanonical(body, mode), label);
+      assert.equal(oneShot(body, mode), referenceCanonical(body, mode), label);
+    }
+  }
+});
