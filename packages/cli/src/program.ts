@@ -202,6 +202,7 @@ export async function runProgram(argv: readonly string[], env: ProgramEnvironmen
           now: Date.now,
         },
       );
+      if (setup.note !== undefined) result = { ...result, stderr: `mailward scan: ${setup.note}\n${result.stderr}` };
     },
   );
   scan

@@ -28,6 +28,8 @@ export type ResolverSetup =
       describe: string;
       /** Queries sent so far, when the resolver is on the network. */
       queriesSent?: () => number;
+      /** Something the user should know about the set-up (a transport fallen back to). */
+      note?: string;
     }
   | { ok: false; reason: string; usage: boolean };
 
@@ -52,18 +54,40 @@ export async function setupResolver(options: DnsOptions): Promise<ResolverSetup>
   } else {
     servers = await readSystemServers();
   }
+  // Pipelined TCP is asked for by scans; a server that does not answer over TCP (some home routers,
+  // firewalls that drop port 53/tcp) but does over UDP gets UDP, and the user is told.
+  let transport = options.transport;
+  let note: string | undefined;
+  if (transport === 'tcp' && !(await answers(servers, 'tcp')) && (await answers(servers, 'udp'))) {
+    transport = 'udp';
+    note = `${servers.map((s) => `${s.host}:${s.port}`).join(', ')} did not answer over TCP; using UDP`;
+  }
   const network = new NetworkResolver({
     servers,
     ...(options.dnsTimeoutMs === undefined ? {} : { timeoutMs: options.dnsTimeoutMs }),
     ...(options.maxInFlight === undefined ? {} : { maxInFlight: options.maxInFlight }),
     ...(options.retries === undefined ? {} : { retries: options.retries }),
     ...(options.queriesPerSocket === undefined ? {} : { queriesPerSocket: options.queriesPerSocket }),
-    ...(options.transport === undefined ? {} : { transport: options.transport }),
+    ...(transport === undefined ? {} : { transport }),
   });
   return {
     ok: true,
     resolver: options.cache === false ? network : new CachingResolver(network, Date),
     describe: servers.map((s) => `${s.host}:${s.port}`).join(', '),
     queriesSent: () => network.stats.queries,
+    ...(note === undefined ? {} : { note }),
   };
+}
+
+/**
+ * Whether the servers answer at all (any response, NXDOMAIN or REFUSED included) over a transport:
+ * one query for "invalid" (RFC 6761 §6.4: a name that never exists, answered without delay).
+ */
+async function answers(servers: readonly DnsServer[], transport: 'tcp' | 'udp'): Promise<boolean> {
+  const probe = new NetworkResolver({ servers, transport, retries: servers.length - 1, timeoutMs: 1500 });
+  try {
+    return (await probe.lookup('invalid', 'SOA')).kind !== 'timeout';
+  } finally {
+    probe.close();
+  }
 }

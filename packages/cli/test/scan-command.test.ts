@@ -123,3 +123,25 @@ test('scan on a terminal: a progress bar with the share of the list, the rate an
     /^\[#{24}\] 100% · 8\/8 lines · 3 scanned, 1 skipped, 2 bad · \d+ domains\/s · ETA 0:00\n$/,
   );
 });
+
+test('scan: a DNS server that does not answer over TCP gets UDP, and the user is told', async () => {
+  const { respondTo, startFakeServer } = await import('@mailward/testkit');
+  // Answers every UDP question with NXDOMAIN; accepts TCP connections and never answers on them.
+  const server = await startFakeServer({
+    udp: (query) => (query ? [respondTo(query, { rcode: 3 })] : []),
+    tcp: () => [],
+  });
+  try {
+    writeFileSync(join(dir, 'one.txt'), 'gone.example\n');
+    const out = await runProgram(
+      ['scan', join(dir, 'one.txt'), '--db', join(dir, 'udp.db'), '--dns', `${server.host}:${server.port}`],
+      env,
+    );
+    assert.equal(out.exitCode, 0, out.stderr);
+    assert.match(out.stderr, /^mailward scan: 127\.0\.0\.1:\d+ did not answer over TCP; using UDP\n/);
+    assert.match(out.stdout, /^Scanned 1 domain in /);
+    assert.ok(server.received.udp > 1);
+  } finally {
+    await server.stop();
+  }
+});

@@ -9,6 +9,7 @@ import { request } from 'node:https';
 import { checkServerIdentity } from 'node:tls';
 import { Buffer } from 'node:buffer';
 import type { MtaStsFetcher, PolicyFetch, Resolver } from '@mailward/core';
+import { hostAddress } from '../dns/host-address.js';
 
 export interface MtaStsFetcherOptions {
   readonly resolver: Resolver;
@@ -26,13 +27,9 @@ export class HttpsMtaStsFetcher implements MtaStsFetcher {
 
   async fetchPolicy(domain: string): Promise<PolicyFetch> {
     const host = `mta-sts.${domain}`;
-    const [a, aaaa] = await Promise.all([
-      this.options.resolver.lookup(host, 'A'),
-      this.options.resolver.lookup(host, 'AAAA'),
-    ]);
-    const address =
-      (a.kind === 'answer' ? a.records[0] : undefined) ?? (aaaa.kind === 'answer' ? aaaa.records[0] : undefined);
-    if (address === undefined) return { kind: 'error', reason: `${host} has no address (${a.kind})` };
+    const found = await hostAddress(this.options.resolver, host);
+    if ('problem' in found) return { kind: 'error', reason: found.problem };
+    const address = found.address;
     const timeoutMs = this.options.timeoutMs ?? 10_000;
     const maxBytes = this.options.maxBytes ?? 64 * 1024;
     return new Promise<PolicyFetch>((resolve) => {

@@ -18,6 +18,7 @@ import { checkServerIdentity, connect as connectTls } from 'node:tls';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { Buffer } from 'node:buffer';
 import type { Resolver, SmtpProbeResult, SmtpTlsProbe } from '@mailward/core';
+import { hostAddress } from '../dns/host-address.js';
 
 export interface StartTlsProbeOptions {
   readonly resolver: Resolver;
@@ -42,14 +43,9 @@ export class StartTlsProbe implements SmtpTlsProbe {
   constructor(private readonly options: StartTlsProbeOptions) {}
 
   async probe(host: string): Promise<SmtpProbeResult> {
-    const [a, aaaa] = await Promise.all([
-      this.options.resolver.lookup(host, 'A'),
-      this.options.resolver.lookup(host, 'AAAA'),
-    ]);
-    const address =
-      (a.kind === 'answer' ? a.records[0] : undefined) ?? (aaaa.kind === 'answer' ? aaaa.records[0] : undefined);
-    if (address === undefined) return { kind: 'unreachable', reason: `${host} has no address (${a.kind})` };
-    return new Session(host, address, this.options).run();
+    const found = await hostAddress(this.options.resolver, host);
+    if ('problem' in found) return { kind: 'unreachable', reason: found.problem };
+    return new Session(host, found.address, this.options).run();
   }
 }
 
