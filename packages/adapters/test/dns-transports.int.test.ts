@@ -24,12 +24,17 @@ import {
 } from '@mailward/testkit';
 import { NetworkResolver } from '../src/index.js';
 
+/** Server-side connections of the test servers, destroyed at the end whatever a test left open. */
+const sockets = new Set<Socket>();
+
 /** A loopback TCP DNS server whose behaviour the test scripts per connection. */
 async function tcpServer(
   onConnection: (socket: Socket, index: number, queries: (handler: (query: DecodedPacket) => void) => void) => void,
 ): Promise<{ port: number; connections: () => number; server: Server }> {
   let count = 0;
   const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     const index = count++;
     onConnection(socket, index, (handler) =>
@@ -61,6 +66,7 @@ describe('bulk DNS transports', () => {
     knot = await startKnot({ zones: [{ origin: '.', text: renderZone(zone.zone, { origin: '.' }) }] });
   });
   after(async () => {
+    for (const socket of sockets) socket.destroy();
     for (const server of servers) server.close();
     await knot.stop();
   });
@@ -192,6 +198,41 @@ describe('bulk DNS transports', () => {
     const results = await Promise.all(Array.from({ length: 600 }, (_, i) => dns.lookup(`n${i}.example`, 'A')));
     results.forEach((result, i) => assert.equal(answer(result).records[0], `192.0.2.${i % 250}`));
     assert.ok(connections() >= 3, `connections: ${connections()}`);
+    dns.close();
+  });
+
+  it('pipelined TCP: a connection that has carried 20,000 queries is closed once idle, the next one takes over', async () => {
+    let open = 0;
+    const { port, connections } = track(
+      await tcpServer((socket, _index, queries) => {
+        open += 1;
+        socket.on('close', () => (open -= 1));
+        queries((query) => socket.write(frame(addressAnswer(query))));
+      }),
+    );
+    const dns = new NetworkResolver({
+      servers: [{ host: '127.0.0.1', port }],
+      timeoutMs: 5000,
+      maxInFlight: 200,
+      transport: 'tcp',
+    });
+    let next = 0;
+    const results = await Promise.all(
+      Array.from({ length: 200 }, async () => {
+        let answered = 0;
+        while (next < 20_100) {
+          const n = next++;
+          if (answer(await dns.lookup(`n${n % 250}.example`, 'A')).records[0] === `192.0.2.${n % 250}`) answered += 1;
+        }
+        return answered;
+      }),
+    );
+    assert.equal(
+      results.reduce((a, b) => a + b, 0),
+      20_100,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual([connections(), open], [2, 1]);
     dns.close();
   });
 });

@@ -70,6 +70,8 @@ export class TcpPipeline {
           clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
           connection.pending.delete(id);
+          // A connection that has carried its share is closed once its last answer is in.
+          if (connection.sent >= MAX_QUERIES_PER_CONNECTION && connection.pending.size === 0) this.retire(connection);
           resolve({ outcome, expected });
         },
       };
@@ -157,6 +159,11 @@ export class TcpPipeline {
     }
     // Keep only the unfinished message, copied so the chunk it came in can be collected.
     connection.received = buffer.length === 0 ? Buffer.alloc(0) : Buffer.from(buffer);
+  }
+
+  private retire(connection: Connection): void {
+    connection.closed = true;
+    connection.socket.destroy();
   }
 
   private fail(connection: Connection, reason: string): void {
