@@ -15,10 +15,14 @@
  * never throws: it yields { ok: false, reason }.
  */
 import { createHash } from 'node:crypto';
-import PostalMime, { addressParser, decodeWords } from 'postal-mime';
+import PostalMime from 'postal-mime';
 import type { Attachment, Email } from 'postal-mime';
 import type { FailureReport, ParseResult, ParseWarning } from '../model.js';
 import { parseRfc5322Date } from './rfc5322-date.js';
+import { attachmentText, clip, parseFieldBlock, stripAngles } from './report-mail-text.js';
+import { REPORTED_MESSAGE_TYPES, inlineReportedHeaders, reportedMessage } from './reported-message.js';
+
+export { MAX_REPORTED_HEADERS_BYTES } from './reported-message.js';
 
 export interface FailureReportOptions {
   /** Keep the reported message's body in reportedBody (off by default: it is someone's mail). */
@@ -27,12 +31,8 @@ export interface FailureReportOptions {
 
 /** Refuse whole messages above this size: a report is a few KiB, anything this big is abuse. */
 export const MAX_REPORT_MESSAGE_BYTES = 50 * 1024 * 1024;
-/** Cap on the reported header block we keep, so one report cannot bloat storage. */
-export const MAX_REPORTED_HEADERS_BYTES = 256 * 1024;
 
 const FEEDBACK_REPORT_TYPE = 'message/feedback-report';
-/** RFC 5965 §2 allows the full message or its header only; message/rfc822-headers is seen in the wild. */
-const REPORTED_MESSAGE_TYPES = new Set(['message/rfc822', 'text/rfc822-headers', 'message/rfc822-headers']);
 /** RFC 6591 §3.2.2 and the later additions registered by IANA. */
 const AUTH_FAILURE_VALUES = new Set(['adsp', 'bodyhash', 'revoked', 'signature', 'spf', 'dmarc', 'dkim']);
 /** The Delivery-Result values RFC 6591 defines. */
@@ -130,42 +130,6 @@ function parseArf(email: Email, arfPart: Attachment, keepBody: boolean): ParseRe
       warnings,
     },
   };
-}
-
-/**
- * RFC 5965 §3.1 field block: "Name: value" lines, continuation lines start with white space (RFC
- * 5322 §2.2.3 unfolding keeps that white space). Names are lower-cased; repeats are kept in order.
- */
-function parseFieldBlock(text: string, warnings: ParseWarning[]): Map<string, string[]> {
-  const fields = new Map<string, string[]>();
-  let current: { name: string; value: string } | undefined;
-  const flush = (): void => {
-    if (!current) return;
-    const list = fields.get(current.name) ?? [];
-    list.push(current.value.trim());
-    fields.set(current.name, list);
-    current = undefined;
-  };
-  for (const line of text.split(/\r?\n/)) {
-    if (line.trim() === '') {
-      flush();
-      continue;
-    }
-    if (/^[ \t]/.test(line)) {
-      if (current) current.value += line;
-      else warnings.push(`feedback-report: continuation line without a field: "${clip(line)}"`);
-      continue;
-    }
-    flush();
-    const match = /^([!-9;-~]+)[ \t]*:(.*)$/.exec(line);
-    if (match?.[1] === undefined || match[2] === undefined) {
-      warnings.push(`feedback-report: not a field: "${clip(line)}"`);
-      continue;
-    }
-    current = { name: match[1].toLowerCase(), value: match[2] };
-  }
-  flush();
-  return fields;
 }
 
 /** The model keeps one value per field: take the first and say so when there were more. */
@@ -274,101 +238,6 @@ function alignmentFromText(spf: string | undefined, dkim: string | undefined): s
   return aligned.length === 0 ? 'none' : aligned.join(',');
 }
 
-/**
- * Header copied into the text body (Exim: after "------ This is a copy of the headers ...").
- * Take the first paragraph that is wholly header fields and has a From or Received field.
- */
-function inlineReportedHeaders(
-  text: string,
-  warnings: ParseWarning[],
-): Pick<FailureReport, 'reportedHeaders' | 'subject' | 'headerFrom'> {
-  const paragraphs = text.replace(/\r\n/g, '\n').split(/\n[ \t]*\n/);
-  for (const paragraph of paragraphs) {
-    const lines = paragraph.replace(/^\n+|\n+$/g, '').split('\n');
-    const first = lines[0];
-    if (first === undefined || !isFieldStart(first)) continue;
-    if (!lines.every((l) => isFieldStart(l) || /^[ \t]/.test(l))) continue;
-    if (!lines.some((l) => /^(from|received)[ \t]*:/i.test(l))) continue;
-    return { ...headerSummary(capHeaders(lines.join('\n') + '\n', warnings), warnings) };
-  }
-  warnings.push('reported message: no attached or inline copy of the original header');
-  return { reportedHeaders: '' };
-}
-
-// ---------------------------------------------------------------------------------------------
-// The reported message (shared by both formats)
-
-function reportedMessage(
-  email: Email,
-  keepBody: boolean,
-  warnings: ParseWarning[],
-): Pick<FailureReport, 'reportedHeaders' | 'reportedBody' | 'subject' | 'headerFrom'> {
-  const part = email.attachments.find((a) => REPORTED_MESSAGE_TYPES.has(a.mimeType));
-  if (!part) {
-    warnings.push('reported message: no message/rfc822 or text/rfc822-headers part');
-    return { reportedHeaders: '' };
-  }
-  // One line-ending convention, so a CRLF and an LF copy of the same report compare equal.
-  const raw = attachmentText(part).replace(/\r\n/g, '\n');
-  const { header, body } = splitHeaderBody(raw);
-  const reportedHeaders = capHeaders(header, warnings);
-  const summary = headerSummary(reportedHeaders, warnings);
-  if (keepBody && body !== undefined) return { ...summary, reportedBody: body };
-  return summary;
-}
-
-/** Header block = everything up to the first empty line (RFC 5322 §2.1); the rest is the body. */
-function splitHeaderBody(raw: string): { header: string; body: string | undefined } {
-  const text = raw.replace(/^\n+/, '');
-  const end = text.indexOf('\n\n');
-  if (end < 0) return { header: text, body: undefined };
-  return { header: text.slice(0, end + 1), body: text.slice(end + 2) };
-}
-
-/** Cut the header block at a line boundary under the byte cap, with a warning. */
-function capHeaders(header: string, warnings: ParseWarning[]): string {
-  const bytes = new TextEncoder().encode(header);
-  if (bytes.byteLength <= MAX_REPORTED_HEADERS_BYTES) return header;
-  const slice = bytes.subarray(0, MAX_REPORTED_HEADERS_BYTES);
-  const lastNewline = slice.lastIndexOf(0x0a);
-  const kept = new TextDecoder().decode(lastNewline > 0 ? slice.subarray(0, lastNewline + 1) : slice);
-  warnings.push(
-    `reported message: header block of ${bytes.byteLength} bytes cut to ${MAX_REPORTED_HEADERS_BYTES} bytes`,
-  );
-  return kept;
-}
-
-/** Subject (encoded words decoded, otherwise verbatim) and the From domain of the reported header. */
-function headerSummary(
-  header: string,
-  warnings: ParseWarning[],
-): Pick<FailureReport, 'reportedHeaders' | 'subject' | 'headerFrom'> {
-  const fields = parseFieldBlock(header, []);
-  const subjectRaw = fields.get('subject')?.[0];
-  const fromRaw = fields.get('from')?.[0];
-  const headerFrom = fromRaw === undefined ? undefined : fromDomain(fromRaw);
-  if (header !== '' && headerFrom === undefined) {
-    warnings.push(
-      fromRaw === undefined
-        ? 'reported message: no From field'
-        : `reported message: no address in From "${clip(fromRaw)}"`,
-    );
-  }
-  return {
-    reportedHeaders: header,
-    subject: subjectRaw === undefined ? undefined : decodeWords(subjectRaw),
-    headerFrom,
-  };
-}
-
-/** The RFC5322.From domain, lower-cased as DMARC compares it (RFC 7489 §3.1). */
-function fromDomain(value: string): string | undefined {
-  const address = firstAddress(value);
-  if (address === undefined) return undefined;
-  const at = address.lastIndexOf('@');
-  return at < 0 ? undefined : address.slice(at + 1).toLowerCase();
-}
-
 // ---------------------------------------------------------------------------------------------
 // Report identity
 
@@ -403,36 +272,6 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Decode a part as UTF-8; fall back to Latin-1 so 8-bit headers survive byte for byte. */
-function attachmentText(part: Attachment): string {
-  const content = part.content;
-  if (typeof content === 'string') return content;
-  const bytes = content instanceof Uint8Array ? content : new Uint8Array(content);
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    return new TextDecoder('latin1').decode(bytes);
-  }
-}
-
-function isFieldStart(line: string): boolean {
-  return /^[!-9;-~]+[ \t]*:/.test(line);
-}
-
-function stripAngles(value: string): string {
-  const trimmed = value.trim();
-  const match = /^<(.*)>$/.exec(trimmed);
-  return (match?.[1] ?? trimmed).trim();
-}
-
-function firstAddress(value: string): string | undefined {
-  const parsed = addressParser(value, { flatten: true });
-  for (const mailbox of parsed) {
-    if (mailbox.address) return mailbox.address;
-  }
-  return undefined;
-}
-
 function checkIp(where: string, value: string, warnings: ParseWarning[]): void {
   const ipv4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(value);
   if (ipv4 && ipv4.slice(1).every((o) => Number(o) <= 255)) return;
@@ -445,8 +284,4 @@ function dateField(where: string, raw: string | undefined, warnings: ParseWarnin
   const epoch = parseRfc5322Date(raw);
   if (epoch === undefined) warnings.push(`${where}: cannot parse date "${clip(raw)}"`);
   return epoch;
-}
-
-function clip(value: string): string {
-  return value.length > 80 ? `${value.slice(0, 77)}...` : value;
 }
