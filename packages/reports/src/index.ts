@@ -1,5 +1,6 @@
 export * from './model.js';
 export * from './parse/aggregate.js';
+export * from './parse/aggregate-builder.js';
 export * from './parse/unpack.js';
 export * from './ports.js';
 export * from './days.js';

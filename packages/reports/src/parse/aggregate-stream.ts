@@ -6,7 +6,7 @@
  * well-formed XML or UTF-8 is refused (repair needs the whole document).
  */
 import type { AggregateRecord, AggregateReport } from '../model.js';
-import { AggregateBuilder, ReportProblem } from './aggregate.js';
+import { AggregateBuilder, ReportProblem } from './aggregate-builder.js';
 import type { XmlRootInfo } from './xml-elements.js';
 import { XmlChildStream, XmlProblem } from './xml-elements.js';
 
