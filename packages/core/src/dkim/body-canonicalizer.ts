@@ -27,12 +27,26 @@ const HTAB = 0x09;
 
 export type BodySink = (bytes: Uint8Array) => void;
 
+export interface BodyCanonicalizerOptions {
+  /**
+   * The sink is done with each view when it returns (a hash's update(), say) and keeps none.
+   * Batches are then written into one scratch buffer shared by all such canonicalizers instead of
+   * a fresh 64 KiB buffer per message: for a small message that allocation (and the garbage it
+   * leaves) cost more than canonicalizing it. Safe because every push() and finish() hands its
+   * whole batch over before returning, and JavaScript runs one of them at a time.
+   */
+  readonly transientSink?: boolean;
+}
+
 /** Output batch size, and the largest view handed to the sink. */
 const BATCH_BYTES = 64 * 1024;
 /** A WSP-free stretch at least this long goes to the sink as a view; shorter ones are copied. */
 const VIEW_MIN = 512;
 /** Relaxed: the byte loop runs this far before the next indexOf scan for a long WSP-free stretch. */
 const LOOP_SPAN = 4096;
+
+/** The batch buffer of every canonicalizer with a transient sink (see BodyCanonicalizerOptions). */
+let sharedScratch: Buffer | undefined;
 
 export class BodyCanonicalizer {
   private readonly relaxed: boolean;
@@ -56,14 +70,17 @@ export class BodyCanonicalizer {
   /** Some content octet has been written (relaxed: the body is non-empty, §3.4.4 b). */
   private wroteContent = false;
   private finished = false;
+  private readonly transientSink: boolean;
 
-  constructor(mode: DkimCanonicalization, sink: BodySink) {
+  constructor(mode: DkimCanonicalization, sink: BodySink, options: BodyCanonicalizerOptions = {}) {
     this.relaxed = mode === 'relaxed';
     this.sink = sink;
+    this.transientSink = options.transientSink === true;
   }
 
   push(chunk: Uint8Array): void {
     if (this.finished) throw new Error('BodyCanonicalizer: push() after finish()');
+    this.claimScratch();
     const n = chunk.length;
     let i = 0;
     if (this.pendingCr && n > 0) {
@@ -100,6 +117,7 @@ export class BodyCanonicalizer {
   finish(): void {
     if (this.finished) throw new Error('BodyCanonicalizer: finish() called twice');
     this.finished = true;
+    this.claimScratch();
     if (this.pendingCr) {
       // A CR as the very last octet is content, not half a line break.
       this.content();
@@ -246,12 +264,25 @@ export class BodyCanonicalizer {
     this.pendingLineBreaks++;
   }
 
+  /**
+   * A transient sink's canonicalizer starts each push() and finish() at the start of the shared
+   * scratch buffer: the previous call handed everything over, and the sink kept nothing.
+   */
+  private claimScratch(): void {
+    if (!this.transientSink) return;
+    sharedScratch ??= Buffer.allocUnsafeSlow(BATCH_BYTES);
+    this.buffer = sharedScratch;
+    this.start = 0;
+    this.end = 0;
+  }
+
   /** The batch buffer with room for `count` more octets (count ≤ BATCH_BYTES). */
   private reserve(count: number): Buffer {
     if (this.buffer === undefined || BATCH_BYTES - this.end < count) {
       this.flush();
-      // Not zero-filled: only ranges written since are ever handed out.
-      this.buffer = Buffer.allocUnsafeSlow(BATCH_BYTES);
+      // Not zero-filled: only ranges written since are ever handed out. A transient sink is done
+      // with the handed-over views, so its buffer is rewritten from the start.
+      if (!this.transientSink || this.buffer === undefined) this.buffer = Buffer.allocUnsafeSlow(BATCH_BYTES);
       this.start = 0;
       this.end = 0;
     }

@@ -84,7 +84,9 @@ export class BodyHasher {
   constructor(key: BodyHashKey) {
     const hash = new LimitedHash(key.algorithm, limitOf(key.length));
     this.hash = hash;
-    this.canonicalizer = new BodyCanonicalizer(key.canonicalization, (bytes) => hash.write(bytes));
+    this.canonicalizer = new BodyCanonicalizer(key.canonicalization, (bytes) => hash.write(bytes), {
+      transientSink: true,
+    });
   }
 
   push(chunk: Uint8Array): void {
@@ -156,9 +158,14 @@ export class BodyHashSet {
       this.sinks.set(mode, list);
       this.canonicalizers.set(
         mode,
-        new BodyCanonicalizer(mode, (bytes) => {
-          for (const hash of list) hash.write(bytes);
-        }),
+        new BodyCanonicalizer(
+          mode,
+          (bytes) => {
+            for (const hash of list) hash.write(bytes);
+          },
+          // Hashes consume each view in update() and keep nothing.
+          { transientSink: true },
+        ),
       );
     }
     return sinks;

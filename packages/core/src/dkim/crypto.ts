@@ -5,6 +5,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { Buffer } from 'node:buffer';
+import * as nodeCrypto from 'node:crypto';
 import { createHash, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
 import type { DkimKeyType } from './key-record.js';
 import type { DkimAlgorithm } from './signature.js';
@@ -24,10 +25,22 @@ export function dkimKeyTypeOfKeyObject(key: KeyObject): DkimKeyType | undefined 
   return type === 'rsa' ? 'rsa' : type === 'ed25519' ? 'ed25519' : undefined;
 }
 
+/**
+ * SHA-256 of a whole buffer. crypto.hash (Node 20.12 and later) does it without creating a Hash
+ * object, whose native handle survives young-generation GC; createHash serves older releases.
+ */
+const oneShotHash = (nodeCrypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'buffer') => Buffer }).hash;
+
+export function sha256(bytes: Uint8Array): Buffer {
+  return oneShotHash !== undefined
+    ? oneShotHash('sha256', bytes, 'buffer')
+    : createHash('sha256').update(bytes).digest();
+}
+
 /** Signs the canonical header data (a Latin-1 string, one char per octet). */
 export function signHeaderData(algorithm: DkimAlgorithm, privateKey: KeyObject, data: string): Uint8Array {
   const bytes = Buffer.from(data, 'latin1');
-  if (algorithm === 'ed25519-sha256') return cryptoSign(null, createHash('sha256').update(bytes).digest(), privateKey);
+  if (algorithm === 'ed25519-sha256') return cryptoSign(null, sha256(bytes), privateKey);
   return cryptoSign(hashOf(algorithm), bytes, privateKey);
 }
 
@@ -44,7 +57,7 @@ export function verifyHeaderData(
   const bytes = Buffer.from(data, 'latin1');
   try {
     if (algorithm === 'ed25519-sha256') {
-      return cryptoVerify(null, createHash('sha256').update(bytes).digest(), publicKey, signature);
+      return cryptoVerify(null, sha256(bytes), publicKey, signature);
     }
     return cryptoVerify(hashOf(algorithm), bytes, publicKey, signature);
   } catch {

@@ -174,31 +174,23 @@ export class DkimSigner {
     ) {
       throw new RangeError('expiresInSeconds must be a positive integer');
     }
-    const names = spec.headers ?? DEFAULT_SIGNED_HEADERS;
-    for (const name of [...names, ...(spec.oversign ?? [])]) {
-      if (!FIELD_NAME.test(name)) throw new RangeError(`${JSON.stringify(name)} is not a header field name`);
-    }
+    const plan = headerPlan(spec.headers ?? DEFAULT_SIGNED_HEADERS, spec.oversign ?? DEFAULT_OVERSIGNED_HEADERS);
     const canonicalization = spec.canonicalization ?? { header: 'relaxed', body: 'relaxed' };
     return {
       spec,
       algorithm,
       headerCanon: canonicalization.header,
       bodyCanon: canonicalization.body,
-      signedNames: this.signedNames(names, spec.oversign ?? DEFAULT_OVERSIGNED_HEADERS),
+      signedNames: this.signedNames(plan),
       bodyHash: this.hashes.request({ canonicalization: canonicalization.body, algorithm: hashOf(algorithm) }),
     };
   }
 
   /** h=: each listed name once per occurrence, oversigned names once more, From always. */
-  private signedNames(names: readonly string[], oversign: readonly string[]): string[] {
-    const over = new Set(oversign.map(asciiLower));
-    const seen = new Set<string>();
+  private signedNames(plan: HeaderPlan): string[] {
     const result: string[] = [];
-    for (const name of ['From', ...names, ...oversign]) {
-      const lower = asciiLower(name);
-      if (seen.has(lower)) continue;
-      seen.add(lower);
-      const count = this.index.count(lower) + (over.has(lower) ? 1 : 0);
+    for (const { lower, oversigned } of plan) {
+      const count = this.index.instances(lower).length + (oversigned ? 1 : 0);
       for (let i = 0; i < count; i++) result.push(lower);
       // From is signed even if absent, so the signature is usable only with a From (§5.4).
       if (lower === 'from' && count === 0) result.push(lower);
@@ -230,6 +222,40 @@ export class DkimSigner {
   }
 }
 
+/** The names a signer considers, in h= order, each once, lower-cased and validated. */
+type HeaderPlan = readonly { readonly lower: string; readonly oversigned: boolean }[];
+
+/**
+ * Plans by header list and oversign list (both readonly in the spec, so kept by identity): a
+ * signer reuses the same lists for every message, and checking and lower-casing forty names
+ * each time was a tenth of the cost of signing a small message.
+ */
+const HEADER_PLANS = new WeakMap<readonly string[], WeakMap<readonly string[], HeaderPlan>>();
+
+function headerPlan(names: readonly string[], oversign: readonly string[]): HeaderPlan {
+  let byOversign = HEADER_PLANS.get(names);
+  const cached = byOversign?.get(oversign);
+  if (cached !== undefined) return cached;
+  for (const name of [...names, ...oversign]) {
+    if (!FIELD_NAME.test(name)) throw new RangeError(`${JSON.stringify(name)} is not a header field name`);
+  }
+  const over = new Set(oversign.map(asciiLower));
+  const seen = new Set<string>();
+  const plan: { lower: string; oversigned: boolean }[] = [];
+  for (const name of ['From', ...names, ...oversign]) {
+    const lower = asciiLower(name);
+    if (seen.has(lower)) continue;
+    seen.add(lower);
+    plan.push({ lower, oversigned: over.has(lower) });
+  }
+  if (byOversign === undefined) {
+    byOversign = new WeakMap();
+    HEADER_PLANS.set(names, byOversign);
+  }
+  byOversign.set(oversign, plan);
+  return plan;
+}
+
 /**
  * Signs a whole message; returns the fields and the signed message (fields prepended). The signed
  * message is built when first read: copying a large message into fresh memory costs more than
@@ -245,15 +271,26 @@ export function signDkim(
   if (!split.ok) throw new RangeError(`message cannot be signed: ${split.message}`);
   const signer = new DkimSigner(split.headers, specs, options);
   signer.push(split.body);
-  const fields = signer.finish();
-  let signed: Uint8Array | undefined;
-  return {
-    fields,
-    get message(): Uint8Array {
-      signed ??= Buffer.concat([Buffer.from(fields.map((f) => f.field).join(''), 'latin1'), split.bytes]);
-      return signed;
-    },
-  };
+  return new SignedMessage(signer.finish(), split.bytes);
+}
+
+/**
+ * signDkim's result. A class with the getter on its prototype, not an object literal whose getter
+ * closes over the message: V8 allocated that closure's context in the old generation, so each
+ * signed message stayed reachable until a full GC (a tenth of the time of signing a small one).
+ */
+class SignedMessage {
+  private signed: Uint8Array | undefined;
+
+  constructor(
+    readonly fields: DkimSignedField[],
+    private readonly bytes: Uint8Array,
+  ) {}
+
+  get message(): Uint8Array {
+    this.signed ??= Buffer.concat([Buffer.from(this.fields.map((f) => f.field).join(''), 'latin1'), this.bytes]);
+    return this.signed;
+  }
 }
 
 /**

@@ -110,13 +110,13 @@ class Invalid {
 }
 
 function validate(raw: string, tags: Map<string, TagValue>): SignatureParseResult {
+  const result = build(raw, tags);
+  if (!(result instanceof Invalid)) return { ok: true, signature: result };
   const context: Context = {
     ...(tags.has('a') && { algorithm: tags.get('a')?.value }),
     ...(tags.has('d') && { domain: tags.get('d')?.value }),
     ...(tags.has('s') && { selector: tags.get('s')?.value }),
   };
-  const result = build(raw, tags);
-  if (!(result instanceof Invalid)) return { ok: true, signature: result };
   const position = result.tag === undefined ? undefined : tags.get(result.tag)?.position;
   return {
     ok: false,
