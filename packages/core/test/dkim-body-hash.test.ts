@@ -366,3 +366,32 @@ test('property: long stretches with single spaces, beside WSP runs and line brea
     }
   }
 });
+
+test('hash-fed canonicalizers share one scratch buffer: streams interleaved chunk by chunk stay apart', () => {
+  // Bodies larger than the 64 KiB batch, so the scratch buffer is also reused within one push().
+  const next = random(7);
+  const bodies = Array.from({ length: 3 }, () => randomBody(next).repeat(400) + 'end  \r\n');
+  const chunked = bodies.map((body) => {
+    const chunks = randomChunks(bytes(body), next);
+    // randomChunks keeps at most 50 pieces; add what it left off.
+    const covered = Buffer.concat(chunks).length;
+    return covered === body.length ? chunks : [...chunks, bytes(body).subarray(covered)];
+  });
+  const sets = bodies.map(() => new BodyHashSet());
+  const handles = sets.map((set) => ({
+    relaxed: set.request({ canonicalization: 'relaxed', algorithm: 'sha256' }),
+    simple: set.request({ canonicalization: 'simple', algorithm: 'sha256' }),
+  }));
+  const longest = Math.max(...chunked.map((chunks) => chunks.length));
+  for (let k = 0; k < longest; k++) {
+    chunked.forEach((chunks, i) => {
+      const chunk = chunks[k];
+      if (chunk !== undefined) sets[i]!.push(chunk);
+    });
+  }
+  sets.forEach((set) => set.finish());
+  bodies.forEach((body, i) => {
+    assert.equal(handles[i]!.relaxed.result().base64, sha256(referenceCanonical(body, 'relaxed')), `body ${i} relaxed`);
+    assert.equal(handles[i]!.simple.result().base64, sha256(referenceCanonical(body, 'simple')), `body ${i} simple`);
+  });
+});
