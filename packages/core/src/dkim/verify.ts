@@ -163,11 +163,10 @@ export class DkimVerifier {
       return;
     }
     const signature = parsed.signature;
-    const described = describe(signature);
     // §6.1.1: an expired signature is PERMFAIL (signature expired).
     if (signature.expiration !== undefined && signature.expiration < now) {
       settle({
-        ...described,
+        ...describe(signature),
         result: 'permerror',
         reason: `signature expired at x=${signature.expiration} (now ${now})`,
       });
@@ -175,7 +174,11 @@ export class DkimVerifier {
     }
     // §3.5 t=: verifiers MAY ignore signatures with a timestamp in the future.
     if (signature.timestamp !== undefined && signature.timestamp > now + this.options.clockSkewSeconds) {
-      settle({ ...described, result: 'permerror', reason: `t=${signature.timestamp} is in the future (now ${now})` });
+      settle({
+        ...describe(signature),
+        result: 'permerror',
+        reason: `t=${signature.timestamp} is in the future (now ${now})`,
+      });
       return;
     }
     const bodyHash = this.hashes.request({
@@ -310,7 +313,7 @@ function keyProblem(signature: DkimSignature, key: DkimKey): string | undefined 
 }
 
 function describe(signature: DkimSignature): Omit<DkimVerdict, 'index' | 'result' | 'reason'> {
-  const b = signature.tags.get('b')?.value.replace(/[\t\r\n ]/g, '');
+  const b = signature.tags.get('b')?.value.replace(/[\t\r\n ]+/g, '');
   return {
     domain: signature.domain,
     selector: signature.selector,
