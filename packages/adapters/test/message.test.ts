@@ -8,11 +8,13 @@ import { packetBytes } from '@mailward/testkit';
 const expected: Expected = { id: 4242, name: 'example.com', type: 'A' };
 
 describe('queries', () => {
-  it('sets RD, one question and an EDNS0 OPT record with the payload size and DO clear', () => {
+  it('sets RD and AD, one question and an EDNS0 OPT record with the payload size and DO clear', () => {
     const query = dnsPacket.decode(buildQuery(expected, { ednsPayload: 1232, recursionDesired: true }));
     assert.equal(query.id, 4242);
     assert.equal(query.flag_qr, false);
     assert.equal(query.flag_rd, true);
+    // RFC 6840 §5.7: asks a validating resolver to report validation in the response's AD bit.
+    assert.equal(query.flag_ad, true);
     assert.deepEqual(query.questions, [{ name: 'example.com', type: 'A', class: 'IN' }]);
     const opt = query.additionals?.[0];
     assert.ok(opt?.type === 'OPT');
@@ -20,9 +22,20 @@ describe('queries', () => {
     assert.equal(opt.flag_do, false);
   });
 
+  it('sets CD only when asked to (RFC 4035 §3.2.2)', () => {
+    const plain = dnsPacket.decode(buildQuery(expected, { ednsPayload: 1232, recursionDesired: true }));
+    assert.equal(plain.flag_cd, false);
+    const unchecked = dnsPacket.decode(
+      buildQuery(expected, { ednsPayload: 1232, recursionDesired: true, checkingDisabled: true }),
+    );
+    assert.equal(unchecked.flag_cd, true);
+    assert.equal(unchecked.flag_ad, true);
+  });
+
   it('can leave out EDNS0 and RD', () => {
     const query = dnsPacket.decode(buildQuery(expected, { ednsPayload: 0, recursionDesired: false }));
     assert.equal(query.flag_rd, false);
+    assert.equal(query.flag_ad, true);
     assert.deepEqual(query.additionals, []);
   });
 

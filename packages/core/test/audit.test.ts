@@ -285,6 +285,32 @@ test('DNSSEC: unsigned, signed but not validated, validated (AD bit)', async () 
   assert.deepEqual(codes(await auditDnssec('x.example', { resolver: validated })), ['dnssec-validated']);
 });
 
+test('DNSSEC: SERVFAIL that goes away with the CD bit is a bogus chain (error, area F); otherwise a failed lookup', async () => {
+  const answer = { kind: 'answer', records: [{}], ttl: 60, cnames: [], authenticated: false };
+  const servfail = { kind: 'servfail', reason: 'validation failure' };
+  const timeout = { kind: 'timeout', reason: 'no answer' };
+  const asked: boolean[] = [];
+  const bogus = {
+    lookup: (_name: string, _type: string, options?: { checkingDisabled?: boolean }) => {
+      asked.push(options?.checkingDisabled === true);
+      return Promise.resolve(options?.checkingDisabled === true ? answer : servfail);
+    },
+  } as never;
+  const findings = await auditDnssec('bogus.example', { resolver: bogus });
+  assert.deepEqual(codes(findings), ['dnssec-bogus']);
+  assert.equal(findings[0]?.severity, 'error');
+  assert.deepEqual(asked, [false, false, true]);
+  assert.equal(gradeArea('dnssec', findings), 'F');
+
+  const down = { lookup: () => Promise.resolve(timeout) } as never;
+  const failed = await auditDnssec('down.example', { resolver: down });
+  assert.deepEqual(codes(failed), ['dnssec-lookup-failed']);
+  assert.equal(gradeArea('dnssec', failed), 'B');
+  // SERVFAIL both ways: a broken server, not a broken chain.
+  const broken = { lookup: () => Promise.resolve(servfail) } as never;
+  assert.deepEqual(codes(await auditDnssec('broken.example', { resolver: broken })), ['dnssec-lookup-failed']);
+});
+
 test('grades: F with an error, C with two warnings, B with one, A otherwise; optional areas never below B', async () => {
   const f = (severity: Finding['severity'], area: Finding['area'] = 'spf'): Finding => ({
     code: 'x',

@@ -48,6 +48,23 @@ test('cache: answers live for their TTL, negative answers for the negative TTL, 
   assert.equal(counting.calls, 6);
 });
 
+test('cache: a lookup with checking disabled (CD bit) is neither served from the cache nor stored', async () => {
+  const seen: (boolean | undefined)[] = [];
+  const inner: Resolver = {
+    lookup: <T extends RecordType>(name: string, type: T, options?: { checkingDisabled?: boolean }) => {
+      seen.push(options?.checkingDisabled);
+      return memory({ 'a.example': [{ A: '192.0.2.1', ttl: 60 }] }).lookup(name, type);
+    },
+  };
+  const cache = new CachingResolver(inner, new FakeClock());
+  await cache.lookup('a.example', 'A');
+  await cache.lookup('a.example', 'A', { checkingDisabled: true });
+  await cache.lookup('a.example', 'A', { checkingDisabled: true });
+  await cache.lookup('a.example', 'A');
+  assert.deepEqual(seen, [undefined, true, true]);
+  assert.equal(cache.size, 1);
+});
+
 test('cache: concurrent identical lookups share one upstream query and the size is bounded', async () => {
   const counting = new CountingResolver(memory({ 'a.example': [{ A: '192.0.2.1' }] }));
   const cache = new CachingResolver(counting, new FakeClock(), { maxEntries: 3 });

@@ -19,3 +19,4 @@ export * from './testdata.js';
 export * from './zone-file.js';
 export * from './dovecot.js';
 export * from './certificate.js';
+export * from './unbound.js';

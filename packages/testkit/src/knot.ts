@@ -31,7 +31,8 @@ import { rawQuery, rcodeOf } from './dns-client.js';
 import { LOOPBACK, freePort } from './ports.js';
 
 export type KnotZone =
-  | { readonly origin: string; readonly text: string }
+  /** `dnssec`: Knot signs the zone as it loads it (automatic signing, default policy: ECDSA P-256). */
+  | { readonly origin: string; readonly text: string; readonly dnssec?: boolean }
   /** Served from a zone file with a syntax error: Knot answers SERVFAIL for the whole zone. */
   | { readonly origin: string; readonly broken: true };
 
@@ -177,13 +178,19 @@ interface PreparedZone {
   /** Zone file text, undefined for a broken zone. */
   readonly text: string | undefined;
   readonly file: string;
+  readonly dnssec: boolean;
 }
 
 function prepareZones(zones: readonly KnotZone[]): PreparedZone[] {
   const prepared = zones.map((zone) => {
     const origin = absolute(zone.origin);
     const file = `${createHash('sha256').update(origin).digest('hex').slice(0, 20)}.zone`;
-    return { origin, text: 'text' in zone ? zone.text : undefined, file };
+    return {
+      origin,
+      text: 'text' in zone ? zone.text : undefined,
+      file,
+      dnssec: 'dnssec' in zone && zone.dnssec === true,
+    };
   });
   const origins = new Set<string>();
   for (const zone of prepared) {
@@ -252,7 +259,11 @@ function renderConfig(dir: string, port: number, zones: readonly PreparedZone[])
     // Fixtures are not production zones (missing glue, odd names); load what is mandatory-valid.
     '    semantic-checks: off',
     zones.length > 0 ? 'zone:' : '',
-    ...zones.flatMap((zone) => [`  - domain: ${q(zone.origin)}`, `    file: ${q(zone.file)}`]),
+    ...zones.flatMap((zone) => [
+      `  - domain: ${q(zone.origin)}`,
+      `    file: ${q(zone.file)}`,
+      ...(zone.dnssec ? ['    dnssec-signing: on'] : []),
+    ]),
     '',
   ].join('\n');
 }
@@ -265,7 +276,7 @@ async function waitUntilServing(
   hasExited: () => boolean,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  const probes = zones.length > 0 ? zones : [{ origin: '.', text: undefined, file: '' }];
+  const probes = zones.length > 0 ? zones : [{ origin: '.', text: undefined, file: '', dnssec: false }];
   for (;;) {
     if (hasExited()) throw new Error('knotd exited during startup');
     const answers = await Promise.all(

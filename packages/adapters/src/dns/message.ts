@@ -15,6 +15,8 @@ export interface QueryOptions {
   /** UDP payload size advertised in an EDNS0 OPT record; 0 sends no OPT record. */
   readonly ednsPayload: number;
   readonly recursionDesired: boolean;
+  /** Sets CD: the resolver answers without validating (RFC 4035 §3.2.2). */
+  readonly checkingDisabled?: boolean;
 }
 
 const HEADER_BYTES = 12;
@@ -30,7 +32,12 @@ export function queryNameProblem(name: string): string | undefined {
   return domainNameProblem(name);
 }
 
-/** Encodes a query; DO stays clear because mailward does not validate DNSSEC itself. */
+/**
+ * Encodes a query. DO stays clear: mailward does not validate DNSSEC itself and needs no RRSIGs.
+ * AD is set: RFC 6840 §5.7 lets a stub ask for the AD bit this way, and validating resolvers
+ * (Unbound, BIND, the public ones) set AD in a response only when the query had AD or DO. Without
+ * it, a signed and validated zone looked unvalidated.
+ */
 export function buildQuery(expected: Expected, options: QueryOptions): Buffer {
   const opt: OptAnswer = {
     type: 'OPT',
@@ -45,7 +52,10 @@ export function buildQuery(expected: Expected, options: QueryOptions): Buffer {
   return dnsPacket.encode({
     type: 'query',
     id: expected.id,
-    flags: options.recursionDesired ? dnsPacket.RECURSION_DESIRED : 0,
+    flags:
+      dnsPacket.AUTHENTIC_DATA |
+      (options.recursionDesired ? dnsPacket.RECURSION_DESIRED : 0) |
+      (options.checkingDisabled === true ? dnsPacket.CHECKING_DISABLED : 0),
     questions: [{ name: expected.name, type: expected.type, class: 'IN' }],
     additionals: options.ednsPayload > 0 ? [opt] : [],
   });

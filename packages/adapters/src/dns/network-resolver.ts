@@ -76,6 +76,7 @@ export class NetworkResolver implements Resolver {
     const problem = queryNameProblem(name);
     if (problem) return { kind: 'servfail', reason: `cannot query ${JSON.stringify(name)}: ${problem}` };
     const signal = options?.signal;
+    const checkingDisabled = options?.checkingDisabled === true;
     const visited = new Set<string>();
     const cnames: string[] = [];
     let ttl = Number.POSITIVE_INFINITY;
@@ -83,7 +84,7 @@ export class NetworkResolver implements Resolver {
     let current = normalizeName(name);
     // Each round asks for the end of the CNAME chain so far; interpretResponse bounds the chain.
     for (;;) {
-      const exchange = await this.exchange(current, type, signal);
+      const exchange = await this.exchange(current, type, signal, checkingDisabled);
       if (exchange.kind !== 'packet') return exchange;
       const outcome = interpretResponse(exchange.packet, current, type, exchange.origin, { visited });
       if (outcome.kind === 'answer') {
@@ -106,7 +107,12 @@ export class NetworkResolver implements Resolver {
   }
 
   /** One question, with retries across servers, until a usable response or a failure. */
-  private async exchange(name: string, type: RecordType, signal: AbortSignal | undefined): Promise<Exchange> {
+  private async exchange(
+    name: string,
+    type: RecordType,
+    signal: AbortSignal | undefined,
+    checkingDisabled: boolean,
+  ): Promise<Exchange> {
     const { servers, retries, timeoutMs } = this.config;
     const problems: string[] = [];
     let malformed = 0;
@@ -117,7 +123,7 @@ export class NetworkResolver implements Resolver {
       if (!(await this.limiter.acquire(signal))) return ABORTED;
       let outcome: AttemptOutcome;
       try {
-        outcome = await this.attempt(server, name, type, signal);
+        outcome = await this.attempt(server, name, type, signal, checkingDisabled);
       } finally {
         this.limiter.release();
       }
@@ -156,14 +162,16 @@ export class NetworkResolver implements Resolver {
     name: string,
     type: RecordType,
     signal: AbortSignal | undefined,
+    checkingDisabled: boolean,
   ): Promise<AttemptOutcome> {
     const { timeoutMs, ednsPayload, recursionDesired } = this.config;
+    const queryOptions = { ednsPayload, recursionDesired, checkingDisabled };
     this.counters.queries += 1;
     if (this.pipeline !== undefined) {
       const { outcome } = await this.pipeline.exchange(
         server,
         { name, type },
-        (query) => buildQuery(query, { ednsPayload, recursionDesired }),
+        (query) => buildQuery(query, queryOptions),
         timeoutMs,
         signal,
       );
@@ -172,7 +180,7 @@ export class NetworkResolver implements Resolver {
     const { outcome, ignored, expected } = await this.udp.exchange(
       server,
       { name, type },
-      (query) => buildQuery(query, { ednsPayload, recursionDesired }),
+      (query) => buildQuery(query, queryOptions),
       timeoutMs,
       signal,
     );
@@ -184,6 +192,6 @@ export class NetworkResolver implements Resolver {
     this.counters.queries += 1;
     // A fresh ID: the UDP one has been on the wire already.
     const retry: Expected = { ...expected, id: randomInt(0, 65_536) };
-    return tcpExchange(server, buildQuery(retry, { ednsPayload, recursionDesired }), retry, timeoutMs, signal);
+    return tcpExchange(server, buildQuery(retry, queryOptions), retry, timeoutMs, signal);
   }
 }

@@ -146,7 +146,7 @@ export async function auditDomain(
     dkimKeys: dkim?.keys.filter((k) => k.revoked === false && k.problem === undefined).length ?? 0,
     mtaSts: mtaSts?.id !== undefined,
     tlsRpt: has('tlsrpt-ok'),
-    dnssecSigned: has('dnssec-validated') || has('dnssec-not-validated'),
+    dnssecSigned: has('dnssec-validated') || has('dnssec-not-validated') || has('dnssec-bogus'),
     nullMx: mxAudit.nullMx,
     parked,
   };

@@ -25,15 +25,22 @@ export type Grade = 'A' | 'B' | 'C' | 'F';
 const OPTIONAL_AREAS: ReadonlySet<AuditArea> = new Set(['mta-sts', 'tls-rpt', 'bimi', 'dnssec']);
 
 /**
+ * Findings in an optional area that break mail delivery by themselves, so the area is graded F
+ * anyway: a bogus DNSSEC chain makes the domain unresolvable for every validating receiver.
+ */
+const BREAKS_DELIVERY: ReadonlySet<string> = new Set(['dnssec-bogus']);
+
+/**
  * The grading rule (docs/audit.md): an area with an error is F; with two or more warnings C; with
- * one warning B; otherwise A. Optional protections never grade below B. The overall grade is the
- * worst area grade.
+ * one warning B; otherwise A. Optional protections never grade below B, unless a finding in them
+ * breaks delivery itself. The overall grade is the worst area grade.
  */
 export function gradeArea(area: AuditArea, findings: readonly Finding[]): Grade {
   const own = findings.filter((f) => f.area === area);
   const errors = own.filter((f) => f.severity === 'error').length;
   const warnings = own.filter((f) => f.severity === 'warning').length;
   const grade: Grade = errors > 0 ? 'F' : warnings >= 2 ? 'C' : warnings === 1 ? 'B' : 'A';
+  if (own.some((f) => BREAKS_DELIVERY.has(f.code))) return 'F';
   return OPTIONAL_AREAS.has(area) && (grade === 'F' || grade === 'C') ? 'B' : grade;
 }
 

@@ -5,6 +5,7 @@
  * info, problems warnings: never errors.
  */
 import type { Resolver } from '../dns/types.js';
+import { isFailure } from '../dns/types.js';
 import type { AuditArea, Finding } from './finding.js';
 
 type Add = (severity: Finding['severity'], code: string, message: string, rfc: string, fix?: string) => void;
@@ -229,6 +230,8 @@ export async function auditBimi(
  * DNSSEC, as far as a resolver tells: whether the zone publishes DNSKEY records, and whether the
  * resolver marked the answers authenticated (the AD bit). mailward does not validate signatures
  * itself; with a non-validating resolver a signed zone shows as "signed, not validated here".
+ * A validating resolver answers SERVFAIL for a zone whose chain is broken (RFC 4035 §5.5, bogus);
+ * asking again with checking disabled (the CD bit) tells that apart from a server that is down.
  */
 export async function auditDnssec(domain: string, options: { readonly resolver: Resolver }): Promise<Finding[]> {
   const findings: Finding[] = [];
@@ -237,6 +240,32 @@ export async function auditDnssec(domain: string, options: { readonly resolver: 
     options.resolver.lookup(domain, 'DNSKEY'),
     options.resolver.lookup(domain, 'SOA'),
   ]);
+  const failed = isFailure(soa)
+    ? { type: 'SOA', result: soa }
+    : isFailure(dnskey)
+      ? { type: 'DNSKEY', result: dnskey }
+      : undefined;
+  if (failed !== undefined) {
+    const unchecked = await options.resolver.lookup(domain, 'SOA', { checkingDisabled: true });
+    if (failed.result.kind === 'servfail' && unchecked.kind === 'answer') {
+      add(
+        'error',
+        'dnssec-bogus',
+        `${domain} fails DNSSEC validation: the resolver answers SERVFAIL for its ${failed.type}, but answers when asked not to validate (CD bit). Validating receivers cannot look up the domain's MX, SPF or DMARC records, so mail to and from it fails there`,
+        'RFC 4035 §5.5',
+        'repair the chain of trust: re-sign the zone if its signatures expired or are missing, and make the DS record at your registrar match a DNSKEY the zone publishes (or remove the DS to turn DNSSEC off)',
+      );
+    } else {
+      add(
+        'warning',
+        'dnssec-lookup-failed',
+        `the DNSSEC state of ${domain} is unknown: its ${failed.type} lookup failed (${failed.result.kind}: ${failed.result.reason})`,
+        'RFC 4035 §3.2.3',
+        "check that the domain's name servers answer, then audit again",
+      );
+    }
+    return findings;
+  }
   const signed = dnskey.kind === 'answer' && dnskey.records.length > 0;
   const validated = (dnskey.kind === 'answer' && dnskey.authenticated) || (soa.kind === 'answer' && soa.authenticated);
   if (validated)

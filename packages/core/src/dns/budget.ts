@@ -67,7 +67,7 @@ export class BudgetResolver implements Resolver {
     if (this.deadline === Number.POSITIVE_INFINITY) return this.inner.lookup(name, type, options);
     const { signal, expired } = this.arm();
     // A caller's own signal still works: it is passed on instead of ours (rare; ours is shared).
-    const query = this.inner.lookup(name, type, { signal: options?.signal ?? signal });
+    const query = this.inner.lookup(name, type, { ...options, signal: options?.signal ?? signal });
     return Promise.race([query, expired as Promise<LookupResult<T>>]);
   }
 

@@ -38,6 +38,9 @@ export class CachingResolver implements Resolver {
   }
 
   async lookup<T extends RecordType>(name: string, type: T, options?: LookupOptions): Promise<LookupResult<T>> {
+    // An unvalidated answer is a diagnosis, not an answer to keep: never cached, never served
+    // from the cache.
+    if (options?.checkingDisabled === true) return this.inner.lookup(name, type, options);
     const key = `${type} ${name.toLowerCase().replace(/\.$/, '')}`;
     const cached = this.entries.get(key);
     if (cached && cached.expires > this.clock.now()) return cached.result as LookupResult<T>;

@@ -128,6 +128,12 @@ export type LookupKind = LookupResult<RecordType>['kind'];
 export interface LookupOptions {
   /** Aborts the lookup; the result is then a timeout outcome. */
   readonly signal?: AbortSignal;
+  /**
+   * Asks a validating resolver not to validate (the CD bit, RFC 4035 §3.2.2). A zone whose
+   * DNSSEC is broken answers SERVFAIL without it and answers with it; a server that is down fails
+   * both ways. Resolvers that do not validate ignore it.
+   */
+  readonly checkingDisabled?: boolean;
 }
 
 /** The seam of the whole system: protocol code asks, adapters answer. */
