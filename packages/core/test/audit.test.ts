@@ -285,29 +285,57 @@ test('DNSSEC: unsigned, signed but not validated, validated (AD bit)', async () 
   assert.deepEqual(codes(await auditDnssec('x.example', { resolver: validated })), ['dnssec-validated']);
 });
 
-test('DNSSEC: SERVFAIL that goes away with the CD bit is a bogus chain (error, area F); otherwise a failed lookup', async () => {
+test('DNSSEC: a SERVFAIL that goes away with the CD bit is a bogus chain (error, area F); otherwise a failed lookup', async () => {
   const answer = { kind: 'answer', records: [{}], ttl: 60, cnames: [], authenticated: false };
-  const servfail = { kind: 'servfail', reason: 'validation failure' };
+  const servfail = { kind: 'servfail', reason: 'validation failure', rcode: true };
   const timeout = { kind: 'timeout', reason: 'no answer' };
-  const asked: boolean[] = [];
-  const bogus = {
-    lookup: (_name: string, _type: string, options?: { checkingDisabled?: boolean }) => {
-      asked.push(options?.checkingDisabled === true);
-      return Promise.resolve(options?.checkingDisabled === true ? answer : servfail);
-    },
-  } as never;
+  type Options = { checkingDisabled?: boolean };
+  const scripted = (respond: (type: string, options?: Options) => unknown, asked: string[] = []) =>
+    ({
+      lookup: (_name: string, type: string, options?: Options) => {
+        asked.push(`${type}${options?.checkingDisabled === true ? '+CD' : ''}`);
+        return Promise.resolve(respond(type, options));
+      },
+    }) as never;
+
+  const asked: string[] = [];
+  const bogus = scripted((_type, options) => (options?.checkingDisabled === true ? answer : servfail), asked);
   const findings = await auditDnssec('bogus.example', { resolver: bogus });
   assert.deepEqual(codes(findings), ['dnssec-bogus']);
   assert.equal(findings[0]?.severity, 'error');
-  assert.deepEqual(asked, [false, false, true]);
+  // Both asked, both asked again, then the failed question (SOA) without validation.
+  assert.deepEqual(asked, ['DNSKEY', 'SOA', 'DNSKEY', 'SOA', 'SOA+CD']);
   assert.equal(gradeArea('dnssec', findings), 'F');
 
-  const down = { lookup: () => Promise.resolve(timeout) } as never;
+  // Below the zone apex the unchecked SOA is NODATA: still an answer, still bogus.
+  const nodata = { kind: 'nodata' };
+  const below = scripted((_type, options) => (options?.checkingDisabled === true ? nodata : servfail));
+  assert.deepEqual(codes(await auditDnssec('www.bogus.example', { resolver: below })), ['dnssec-bogus']);
+
+  // Only DNSKEY fails: the CD question is DNSKEY.
+  const dnskeyAsked: string[] = [];
+  const dnskeyOnly = scripted(
+    (type, options) => (type === 'SOA' || options?.checkingDisabled === true ? answer : servfail),
+    dnskeyAsked,
+  );
+  assert.deepEqual(codes(await auditDnssec('x.example', { resolver: dnskeyOnly })), ['dnssec-bogus']);
+  assert.equal(dnskeyAsked.at(-1), 'DNSKEY+CD');
+
+  // A single failure is retried and forgotten.
+  let calls = 0;
+  const flaky = scripted(() => (calls++ === 0 ? servfail : answer));
+  assert.deepEqual(codes(await auditDnssec('x.example', { resolver: flaky })), ['dnssec-not-validated']);
+
+  // Failures that are not a SERVFAIL answer, or that stay without validation: a failed lookup.
+  const down = scripted(() => timeout);
   const failed = await auditDnssec('down.example', { resolver: down });
   assert.deepEqual(codes(failed), ['dnssec-lookup-failed']);
   assert.equal(gradeArea('dnssec', failed), 'B');
-  // SERVFAIL both ways: a broken server, not a broken chain.
-  const broken = { lookup: () => Promise.resolve(servfail) } as never;
+  const notimpAsked: string[] = [];
+  const notimp = scripted(() => ({ kind: 'servfail', reason: 'NOTIMP' }), notimpAsked);
+  assert.deepEqual(codes(await auditDnssec('x.example', { resolver: notimp })), ['dnssec-lookup-failed']);
+  assert.ok(!notimpAsked.some((q) => q.endsWith('+CD')));
+  const broken = scripted(() => servfail);
   assert.deepEqual(codes(await auditDnssec('broken.example', { resolver: broken })), ['dnssec-lookup-failed']);
 });
 

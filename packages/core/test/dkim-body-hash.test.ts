@@ -395,3 +395,17 @@ test('hash-fed canonicalizers share one scratch buffer: streams interleaved chun
     assert.equal(handles[i]!.simple.result().base64, sha256(referenceCanonical(body, 'simple')), `body ${i} simple`);
   });
 });
+
+test('a transient sink that pushes into another transient canonicalizer: each keeps its own output', () => {
+  const inner: Uint8Array[] = [];
+  const relaxed = new BodyCanonicalizer('relaxed', (bytes) => inner.push(Buffer.from(bytes)), {
+    transientSink: true,
+  });
+  const simple = new BodyCanonicalizer('simple', (bytes) => relaxed.push(bytes), { transientSink: true });
+  simple.push(bytes('a '));
+  simple.push(bytes('b'));
+  simple.finish();
+  relaxed.finish();
+  // simple gives "a b\r\n"; relaxed of that is the same.
+  assert.equal(Buffer.concat(inner).toString('latin1'), 'a b\r\n');
+});

@@ -135,3 +135,24 @@ test('configuration errors are refused with a clear message', () => {
   }
   assert.throws(() => signDkim(bytes(SAMPLE_MESSAGE), [], { clock: clockAt(NOW) }), /no signature requested/);
 });
+
+test('a header list changed after signing with it is read again (names and validation)', () => {
+  const headers = ['From', 'To'];
+  const oversign: string[] = [];
+  const spec: DkimSignerSpec = { ...edSpec, headers, oversign };
+  assert.equal(tags(fieldsOf(SAMPLE_MESSAGE, [spec])[0]!).get('h'), 'from:to');
+  headers.push('Subject');
+  assert.equal(tags(fieldsOf(SAMPLE_MESSAGE, [spec])[0]!).get('h'), 'from:to:subject');
+  oversign.push('From');
+  assert.equal(tags(fieldsOf(SAMPLE_MESSAGE, [spec])[0]!).get('h'), 'from:from:to:subject');
+  headers.push('Bad Name:');
+  assert.throws(() => fieldsOf(SAMPLE_MESSAGE, [spec]), /is not a header field name/);
+});
+
+test("signDkim's result: only the fields are own properties; the signed message is read through .message", () => {
+  const result = signDkim(bytes(SAMPLE_MESSAGE), [edSpec], { clock: clockAt(NOW) });
+  assert.deepEqual(Object.keys(result), ['fields']);
+  assert.ok(Buffer.from(result.message).toString('latin1').startsWith('DKIM-Signature:'));
+  assert.equal(result.message, result.message); // built once
+  assert.ok(!JSON.stringify(result).includes('Subject'));
+});

@@ -39,7 +39,9 @@ export function interpretResponse<T extends RecordType>(
   chain: ChainSoFar = { visited: new Set() },
 ): Interpretation<T> {
   const rcode = rcodeOf(packet);
-  if (rcode === SERVFAIL) return { kind: 'servfail', reason: `${origin} answered SERVFAIL for ${name} ${type}` };
+  if (rcode === SERVFAIL) {
+    return { kind: 'servfail', reason: `${origin} answered SERVFAIL for ${name} ${type}`, rcode: true };
+  }
   if (rcode === REFUSED) return { kind: 'refused', reason: `${origin} answered REFUSED for ${name} ${type}` };
   if (rcode !== NOERROR && rcode !== NXDOMAIN) {
     return { kind: 'servfail', reason: `${origin} answered ${rcodeName(rcode)} (rcode ${rcode}) for ${name} ${type}` };

@@ -28,7 +28,10 @@ function details(check: SpfCheckResult): string[] {
   if (check.trace.length > 0) {
     lines.push('  lookup trace:');
     check.trace.forEach((entry, index) => {
-      lines.push(`    ${index + 1}. ${entry.name} ${entry.type}: ${entry.detail} (${entry.durationMs.toFixed(1)} ms)`);
+      const cd = entry.checkingDisabled === true ? ' (CD)' : '';
+      lines.push(
+        `    ${index + 1}. ${entry.name} ${entry.type}${cd}: ${entry.detail} (${entry.durationMs.toFixed(1)} ms)`,
+      );
       for (const record of entry.records) lines.push(`         ${record}`);
     });
   }

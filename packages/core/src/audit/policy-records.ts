@@ -231,23 +231,31 @@ export async function auditBimi(
  * resolver marked the answers authenticated (the AD bit). mailward does not validate signatures
  * itself; with a non-validating resolver a signed zone shows as "signed, not validated here".
  * A validating resolver answers SERVFAIL for a zone whose chain is broken (RFC 4035 §5.5, bogus);
- * asking again with checking disabled (the CD bit) tells that apart from a server that is down.
+ * asking the failed question again with checking disabled (the CD bit, §3.2.2) tells that apart
+ * from a server that is down.
  */
 export async function auditDnssec(domain: string, options: { readonly resolver: Resolver }): Promise<Finding[]> {
   const findings: Finding[] = [];
   const add = adder(findings, 'dnssec');
-  const [dnskey, soa] = await Promise.all([
-    options.resolver.lookup(domain, 'DNSKEY'),
-    options.resolver.lookup(domain, 'SOA'),
-  ]);
+  const { resolver } = options;
+  let [dnskey, soa] = await Promise.all([resolver.lookup(domain, 'DNSKEY'), resolver.lookup(domain, 'SOA')]);
+  // One more try for what failed: a single lost or failed answer is not a finding.
+  if (isFailure(dnskey)) dnskey = await resolver.lookup(domain, 'DNSKEY');
+  if (isFailure(soa)) soa = await resolver.lookup(domain, 'SOA');
   const failed = isFailure(soa)
-    ? { type: 'SOA', result: soa }
+    ? { type: 'SOA' as const, result: soa }
     : isFailure(dnskey)
-      ? { type: 'DNSKEY', result: dnskey }
+      ? { type: 'DNSKEY' as const, result: dnskey }
       : undefined;
   if (failed !== undefined) {
-    const unchecked = await options.resolver.lookup(domain, 'SOA', { checkingDisabled: true });
-    if (failed.result.kind === 'servfail' && unchecked.kind === 'answer') {
+    // Only an answer with RCODE SERVFAIL can mean bogus data; then the same question without
+    // validation: any answer to it (records, NODATA, NXDOMAIN) shows that the data is there and
+    // only validation fails.
+    const unchecked =
+      failed.result.kind === 'servfail' && failed.result.rcode === true
+        ? await resolver.lookup(domain, failed.type, { checkingDisabled: true })
+        : undefined;
+    if (unchecked !== undefined && !isFailure(unchecked)) {
       add(
         'error',
         'dnssec-bogus',
@@ -259,8 +267,8 @@ export async function auditDnssec(domain: string, options: { readonly resolver: 
       add(
         'warning',
         'dnssec-lookup-failed',
-        `the DNSSEC state of ${domain} is unknown: its ${failed.type} lookup failed (${failed.result.kind}: ${failed.result.reason})`,
-        'RFC 4035 §3.2.3',
+        `the DNSSEC state of ${domain} is unknown: its ${failed.type} lookup failed twice (${failed.result.kind}: ${failed.result.reason})`,
+        'RFC 1035 §4.1.1',
         "check that the domain's name servers answer, then audit again",
       );
     }

@@ -33,7 +33,8 @@ export interface BodyCanonicalizerOptions {
    * Batches are then written into one scratch buffer shared by all such canonicalizers instead of
    * a fresh 64 KiB buffer per message: for a small message that allocation (and the garbage it
    * leaves) cost more than canonicalizing it. Safe because every push() and finish() hands its
-   * whole batch over before returning, and JavaScript runs one of them at a time.
+   * whole batch over before returning; a canonicalizer called from inside another's sink gets a
+   * buffer of its own.
    */
   readonly transientSink?: boolean;
 }
@@ -106,6 +107,8 @@ function writeRelaxed(chunk: Uint8Array, from: number, limit: number, buffer: Ui
 
 /** The batch buffer of every canonicalizer with a transient sink (see BodyCanonicalizerOptions). */
 let sharedScratch: Buffer | undefined;
+/** Set while a canonicalizer is inside push() or finish() with the shared scratch buffer. */
+let scratchBusy = false;
 
 export class BodyCanonicalizer {
   private readonly relaxed: boolean;
@@ -130,6 +133,8 @@ export class BodyCanonicalizer {
   private wroteContent = false;
   private finished = false;
   private readonly transientSink: boolean;
+  /** A transient sink's buffer when the shared one is busy (see claimScratch). */
+  private ownScratch: Buffer | undefined;
 
   constructor(mode: DkimCanonicalization, sink: BodySink, options: BodyCanonicalizerOptions = {}) {
     this.relaxed = mode === 'relaxed';
@@ -139,7 +144,26 @@ export class BodyCanonicalizer {
 
   push(chunk: Uint8Array): void {
     if (this.finished) throw new Error('BodyCanonicalizer: push() after finish()');
-    this.claimScratch();
+    const claimed = this.claimScratch();
+    try {
+      this.pushChunk(chunk);
+    } finally {
+      if (claimed) scratchBusy = false;
+    }
+  }
+
+  finish(): void {
+    if (this.finished) throw new Error('BodyCanonicalizer: finish() called twice');
+    this.finished = true;
+    const claimed = this.claimScratch();
+    try {
+      this.finishBody();
+    } finally {
+      if (claimed) scratchBusy = false;
+    }
+  }
+
+  private pushChunk(chunk: Uint8Array): void {
     const n = chunk.length;
     let i = 0;
     if (this.pendingCr && n > 0) {
@@ -173,10 +197,7 @@ export class BodyCanonicalizer {
     this.flush();
   }
 
-  finish(): void {
-    if (this.finished) throw new Error('BodyCanonicalizer: finish() called twice');
-    this.finished = true;
-    this.claimScratch();
+  private finishBody(): void {
     if (this.pendingCr) {
       // A CR as the very last octet is content, not half a line break.
       this.content();
@@ -308,14 +329,23 @@ export class BodyCanonicalizer {
 
   /**
    * A transient sink's canonicalizer starts each push() and finish() at the start of the shared
-   * scratch buffer: the previous call handed everything over, and the sink kept nothing.
+   * scratch buffer: the previous call handed everything over, and the sink kept nothing. If the
+   * scratch is in use (a sink that pushes into another canonicalizer), this one uses a buffer of
+   * its own instead. Returns whether it took the shared one (and must give it back).
    */
-  private claimScratch(): void {
-    if (!this.transientSink) return;
-    sharedScratch ??= Buffer.allocUnsafeSlow(BATCH_BYTES);
-    this.buffer = sharedScratch;
+  private claimScratch(): boolean {
+    if (!this.transientSink) return false;
     this.start = 0;
     this.end = 0;
+    if (scratchBusy) {
+      this.ownScratch ??= Buffer.allocUnsafeSlow(BATCH_BYTES);
+      this.buffer = this.ownScratch;
+      return false;
+    }
+    scratchBusy = true;
+    sharedScratch ??= Buffer.allocUnsafeSlow(BATCH_BYTES);
+    this.buffer = sharedScratch;
+    return true;
   }
 
   /** The batch buffer with room for `count` more octets (count ≤ BATCH_BYTES). */

@@ -23,7 +23,7 @@ import { buildHeaderData, HeaderIndex } from './header-hash.js';
 import type { DkimAlgorithm, DkimCanonicalization } from './signature.js';
 
 /** Signed when present (RFC 6376 §5.4.1's list, plus the MIME fields and RFC 8058's List-Unsubscribe-Post). */
-export const DEFAULT_SIGNED_HEADERS: readonly string[] = [
+export const DEFAULT_SIGNED_HEADERS: readonly string[] = Object.freeze([
   'From',
   'Sender',
   'Reply-To',
@@ -53,10 +53,10 @@ export const DEFAULT_SIGNED_HEADERS: readonly string[] = [
   'List-Post',
   'List-Owner',
   'List-Archive',
-];
+]);
 
 /** Listed n+1 times (n = occurrences, possibly 0). */
-export const DEFAULT_OVERSIGNED_HEADERS: readonly string[] = [
+export const DEFAULT_OVERSIGNED_HEADERS: readonly string[] = Object.freeze([
   'From',
   'To',
   'Cc',
@@ -67,7 +67,7 @@ export const DEFAULT_OVERSIGNED_HEADERS: readonly string[] = [
   'MIME-Version',
   'Content-Type',
   'Content-Transfer-Encoding',
-];
+]);
 
 export interface DkimSignerSpec {
   /** d=. */
@@ -226,16 +226,28 @@ export class DkimSigner {
 type HeaderPlan = readonly { readonly lower: string; readonly oversigned: boolean }[];
 
 /**
- * Plans by header list and oversign list (both readonly in the spec, so kept by identity): a
- * signer reuses the same lists for every message, and checking and lower-casing forty names
- * each time was a tenth of the cost of signing a small message.
+ * Plans by header list and oversign list, kept by identity: a signer reuses the same lists for
+ * every message, and checking and lower-casing forty names each time was a tenth of the cost of
+ * signing a small message. A copy of each list is kept beside its plan and compared on every use,
+ * so a caller that changes an array after signing with it gets a new plan, as before the cache.
  */
-const HEADER_PLANS = new WeakMap<readonly string[], WeakMap<readonly string[], HeaderPlan>>();
+interface CachedPlan {
+  readonly names: readonly string[];
+  readonly oversign: readonly string[];
+  readonly plan: HeaderPlan;
+}
+const HEADER_PLANS = new WeakMap<readonly string[], WeakMap<readonly string[], CachedPlan>>();
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 function headerPlan(names: readonly string[], oversign: readonly string[]): HeaderPlan {
   let byOversign = HEADER_PLANS.get(names);
   const cached = byOversign?.get(oversign);
-  if (cached !== undefined) return cached;
+  if (cached !== undefined && sameList(cached.names, names) && sameList(cached.oversign, oversign)) return cached.plan;
   for (const name of [...names, ...oversign]) {
     if (!FIELD_NAME.test(name)) throw new RangeError(`${JSON.stringify(name)} is not a header field name`);
   }
@@ -252,7 +264,7 @@ function headerPlan(names: readonly string[], oversign: readonly string[]): Head
     byOversign = new WeakMap();
     HEADER_PLANS.set(names, byOversign);
   }
-  byOversign.set(oversign, plan);
+  byOversign.set(oversign, { names: [...names], oversign: [...oversign], plan });
   return plan;
 }
 
@@ -278,18 +290,23 @@ export function signDkim(
  * signDkim's result. A class with the getter on its prototype, not an object literal whose getter
  * closes over the message: V8 allocated that closure's context in the old generation, so each
  * signed message stayed reachable until a full GC (a tenth of the time of signing a small one).
+ * The message bytes are private fields, so only `fields` is an own property (JSON.stringify and
+ * Object.keys show no message bytes); read `.message` for the signed message.
  */
 class SignedMessage {
-  private signed: Uint8Array | undefined;
+  #signed: Uint8Array | undefined;
+  readonly #bytes: Uint8Array;
 
   constructor(
     readonly fields: DkimSignedField[],
-    private readonly bytes: Uint8Array,
-  ) {}
+    bytes: Uint8Array,
+  ) {
+    this.#bytes = bytes;
+  }
 
   get message(): Uint8Array {
-    this.signed ??= Buffer.concat([Buffer.from(this.fields.map((f) => f.field).join(''), 'latin1'), this.bytes]);
-    return this.signed;
+    this.#signed ??= Buffer.concat([Buffer.from(this.fields.map((f) => f.field).join(''), 'latin1'), this.#bytes]);
+    return this.#signed;
   }
 }
 

@@ -38,7 +38,11 @@ export class MemoryResolver implements Resolver {
       const node = this.zone.get(current);
       if (!node) return this.nonTerminals.has(current) ? { kind: 'nodata' } : { kind: 'nxdomain' };
       if (node.failure && !node.failure.exceptTypes.has(type)) {
-        return { kind: node.failure.kind, reason: `${current} ${type}: ${node.failure.kind} (from zone fixture)` };
+        const reason = `${current} ${type}: ${node.failure.kind} (from zone fixture)`;
+        // A fixture's SERVFAIL stands for a server answering SERVFAIL.
+        return node.failure.kind === 'servfail'
+          ? { kind: 'servfail', reason, rcode: true }
+          : { kind: node.failure.kind, reason };
       }
       const cname = type === 'CNAME' ? undefined : node.records.find((record) => record.type === 'CNAME');
       if (cname) {

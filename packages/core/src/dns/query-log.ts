@@ -11,6 +11,8 @@ export interface QueryLogEntry {
   /** The answer's records in text form, for traces (at most a few, long values cut). */
   readonly records: readonly string[];
   readonly durationMs: number;
+  /** Asked with the CD bit (no validation), e.g. by the DNSSEC audit after a SERVFAIL. */
+  readonly checkingDisabled?: true;
 }
 
 /** Records every lookup that passes through it, with its outcome and duration, in order. */
@@ -32,6 +34,7 @@ export class QueryLogResolver implements Resolver {
       detail: describeOutcome(result),
       records: result.kind === 'answer' ? result.records.slice(0, 10).map(recordText) : [],
       durationMs: this.clock.now() - started,
+      ...(options?.checkingDisabled === true && { checkingDisabled: true as const }),
     });
     return result;
   }

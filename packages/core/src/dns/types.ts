@@ -110,6 +110,12 @@ export interface NoData {
 export interface ServFail {
   readonly kind: 'servfail';
   readonly reason: string;
+  /**
+   * True when the server's answer had RCODE SERVFAIL itself (not another error code, an unusable
+   * packet or a CNAME loop): the one failure a validating resolver gives for bogus data
+   * (RFC 4035 §5.5).
+   */
+  readonly rcode?: true;
 }
 export interface Refused {
   readonly kind: 'refused';
