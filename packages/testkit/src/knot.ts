@@ -22,11 +22,12 @@
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { readLogFile } from './log-file.js';
 import { rawQuery, rcodeOf } from './dns-client.js';
 import { LOOPBACK, freePort } from './ports.js';
 
@@ -110,13 +111,7 @@ async function startOnce(options: StartKnotOptions, port: number): Promise<KnotS
       resolve();
     });
   });
-  const log = (): string => {
-    try {
-      return readFileSync(logPath, 'utf8');
-    } catch {
-      return '';
-    }
-  };
+  const log = (): string => readLogFile(logPath);
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;

@@ -7,10 +7,11 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readLogFile } from './log-file.js';
 import { rawQuery } from './dns-client.js';
 import { LOOPBACK, freePort } from './ports.js';
 
@@ -83,13 +84,7 @@ export async function startUnbound(options: StartUnboundOptions): Promise<Unboun
       resolve();
     }),
   );
-  const log = (): string => {
-    try {
-      return readFileSync(logPath, 'utf8');
-    } catch {
-      return '';
-    }
-  };
+  const log = (): string => readLogFile(logPath);
   const stop = async (): Promise<void> => {
     if (!exited) {
       child.kill('SIGTERM');
