@@ -30,6 +30,13 @@ export interface BenchKey {
 }
 
 export const DOMAIN = 'bench.example';
+/** The DKIM benchmarks' message sizes (nominal body sizes). */
+export const DKIM_BENCH_SIZES = [
+  { label: '2KB', bytes: 2 * 1024 },
+  { label: '20KB', bytes: 20 * 1024 },
+  { label: '200KB', bytes: 200 * 1024 },
+  { label: '2MB', bytes: 2 * 1024 * 1024 },
+] as const;
 export const TEXT_PART_BYTES = 12 * 1024;
 
 export function makeKeys(): BenchKey[] {
