@@ -41,3 +41,9 @@ test('alignment helper and odd names', () => {
   const deep = Array.from({ length: 127 }, () => 'a').join('.') + '.example.com';
   assert.equal(organizationalDomain(deep), 'example.com');
 });
+
+test('the ICANN section alone joins customers of a private-section registry into one organization', () => {
+  assert.equal(organizationalDomain('a.github.io'), 'a.github.io');
+  assert.equal(organizationalDomain('a.github.io', { privateDomains: false }), 'github.io');
+  assert.equal(organizationalDomain('mail.example.co.uk', { privateDomains: false }), 'example.co.uk');
+});

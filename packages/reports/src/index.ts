@@ -13,3 +13,5 @@ export * from './parse/failure-report.js';
 export * from './parse/aggregate-stream.js';
 export * from './ingest-stream.js';
 export * from './enrich.js';
+export * from './alignment.js';
+export * from './parse/reported-domain.js';

@@ -2,7 +2,16 @@
  * The ports the ingest pipeline needs, implemented by adapters: where messages come from
  * (ReportSource) and where reports go (ReportStore).
  */
-import type { AggregateRecord, AggregateReport, FailureReport, TlsReport } from './model.js';
+import type {
+  AggregateRecord,
+  AggregateReport,
+  DkimAuthResult,
+  FailureReport,
+  PolicyOverrideReason,
+  PolicyPublished,
+  SpfAuthResult,
+  TlsReport,
+} from './model.js';
 import type { IpEnrichment } from './enrich.js';
 
 /** One unit a source delivers: a file, or one message of a mailbox. */
@@ -43,18 +52,32 @@ export interface SummaryFilter {
   readonly domain?: string;
   /** Reports whose range ends at or after this time (epoch seconds). */
   readonly since?: number;
+  /** Reports whose range begins before this time (epoch seconds). */
+  readonly until?: number;
 }
 
-export interface Totals {
-  /** Aggregate reports stored (each counted once, as received). */
-  readonly reports: number;
-  readonly messages: number;
+/** DMARC pass and alignment counts of some messages. */
+export interface VerdictTotals {
   readonly dmarcPass: number;
   readonly dmarcFail: number;
   readonly dkimAligned: number;
   readonly spfAligned: number;
+}
+
+export interface Totals extends VerdictTotals {
+  /** Aggregate reports stored (each counted once, as received). */
+  readonly reports: number;
+  /** Reporting organisations among them. */
+  readonly reporters: number;
+  readonly messages: number;
+  /**
+   * `dmarcPass`, `dkimAligned` and `spfAligned` are the reporters' verdicts (policy_evaluated:
+   * DMARC passes when its dkim or spf is pass); this is the same recomputed from auth_results.
+   */
+  readonly recomputed: VerdictTotals;
   readonly failureReports: number;
   readonly tlsReports: number;
+  /** Quarantined inputs (with a domain filter: those that name the domain). */
   readonly quarantined: number;
 }
 
@@ -63,9 +86,12 @@ export interface SourceRow {
   readonly sourceIp: string;
   readonly headerFrom: string;
   readonly messages: number;
+  /** The reporters' verdicts (policy_evaluated). */
   readonly dmarcPass: number;
   readonly dkimAligned: number;
   readonly spfAligned: number;
+  /** The same, recomputed from auth_results. */
+  readonly recomputed: { readonly dmarcPass: number; readonly dkimAligned: number; readonly spfAligned: number };
   /** Messages per applied disposition. */
   readonly quarantined: number;
   readonly rejected: number;
@@ -81,11 +107,37 @@ export interface SourceRow {
   readonly country?: string;
 }
 
-/** Per UTC day (epoch day number), with multi-day reports split by overlap. */
+/** Per UTC day in whole messages, with multi-day reports split by overlap (days.ts). */
 export interface DayRow {
-  readonly day: number;
+  /** ISO date, YYYY-MM-DD (UTC). */
+  readonly day: string;
   readonly messages: number;
+  /** The reporters' verdict. */
   readonly dmarcPass: number;
+  readonly recomputedPass: number;
+}
+
+/** Records whose reporter verdict and recomputed verdict differ, grouped by what decides the difference. */
+export interface DisagreementRow {
+  readonly sourceIp: string;
+  readonly headerFrom: string;
+  readonly reporter: string;
+  readonly reporterDkim: string;
+  readonly reporterSpf: string;
+  readonly policy: Pick<PolicyPublished, 'adkim' | 'aspf'>;
+  readonly dkim: readonly DkimAuthResult[];
+  readonly spf: readonly SpfAuthResult[];
+  readonly messages: number;
+}
+
+/** The enrichment of a source address, when `reports enrich` has run. */
+export interface SourceEnrichment {
+  readonly ptr?: string;
+  readonly ptrConfirmed?: boolean;
+  readonly asn?: number;
+  readonly asName?: string;
+  readonly country?: string;
+  readonly service?: string;
 }
 
 export interface StoredAggregateRow {
@@ -104,6 +156,78 @@ export interface StoredAggregateRow {
   readonly dmarcPass: boolean;
   readonly reporterDkim: string;
   readonly reporterSpf: string;
+  readonly dkim: readonly DkimAuthResult[];
+  readonly spf: readonly SpfAuthResult[];
+  readonly reasons: readonly PolicyOverrideReason[];
+  readonly enrichment?: SourceEnrichment;
+}
+
+/** Which rows of a list: at most `limit`, after skipping `offset`. */
+export interface Page {
+  readonly limit: number;
+  readonly offset?: number;
+}
+
+export interface StoredFailureSummary {
+  readonly id: number;
+  readonly reporter: string;
+  readonly format: string;
+  readonly arrivalDate?: number;
+  readonly receivedAt: number;
+  readonly sourceIp?: string;
+  readonly authFailure?: string;
+  readonly reportedDomain?: string;
+  readonly headerFrom?: string;
+  readonly originalMailFrom?: string;
+  readonly deliveryResult?: string;
+}
+
+export interface StoredFailureReport {
+  readonly id: number;
+  readonly source: string;
+  readonly receivedAt: number;
+  readonly report: FailureReport;
+}
+
+export interface StoredTlsSummary {
+  readonly id: number;
+  readonly organizationName: string;
+  readonly reportId: string;
+  readonly begin: number;
+  readonly end: number;
+  readonly policyDomains: readonly string[];
+  readonly successfulSessions: number;
+  readonly failedSessions: number;
+  readonly receivedAt: number;
+}
+
+export interface StoredTlsReport {
+  readonly id: number;
+  readonly source: string;
+  readonly receivedAt: number;
+  readonly report: TlsReport;
+}
+
+export interface QuarantinedSummary {
+  readonly id: number;
+  readonly source: string;
+  readonly reason: string;
+  readonly size: number;
+  readonly receivedAt: number;
+  /** The domain the item seems to report on, when one could be read from it. */
+  readonly domain?: string;
+  readonly sha256: string;
+}
+
+export interface QuarantinedItem extends QuarantinedSummary {
+  readonly bytes: Uint8Array;
+}
+
+/** Failure, TLS and quarantine lists: by domain, and by date (arrival, range end, receipt). */
+export interface ListFilter {
+  readonly domain?: string;
+  readonly since?: number;
+  readonly until?: number;
 }
 
 /** An aggregate report being written as it streams in; nothing is visible until commit. */
@@ -126,6 +250,14 @@ export interface ReportStore {
   totals(filter: SummaryFilter): Promise<Totals>;
   sources(filter: SummaryFilter, limit: number): Promise<SourceRow[]>;
   days(filter: SummaryFilter): Promise<DayRow[]>;
+  /** Records where the reporter's verdict and the recomputed one differ, most messages first. */
+  disagreements(filter: SummaryFilter, limit: number): Promise<DisagreementRow[]>;
+  failureReports(filter: ListFilter, page: Page): Promise<StoredFailureSummary[]>;
+  failureReport(id: number): Promise<StoredFailureReport | undefined>;
+  tlsReports(filter: ListFilter, page: Page): Promise<StoredTlsSummary[]>;
+  tlsReport(id: number): Promise<StoredTlsReport | undefined>;
+  quarantinedItems(filter: ListFilter, page: Page): Promise<QuarantinedSummary[]>;
+  quarantinedItem(id: number): Promise<QuarantinedItem | undefined>;
   /** Source addresses of stored records that have no enrichment yet (at most `limit`). */
   unenrichedSourceIps(limit: number): Promise<string[]>;
   /** Stores (or replaces) enrichment results. */

@@ -3,6 +3,8 @@
  * types (BIGINT times, BOOLEAN flags, BYTEA bytes, DOUBLE PRECISION day shares).
  */
 import type pg from 'pg';
+import { aggregateDayRows, REPORT_VERDICT_COUNTS_SELECT, reportVerdictCounts } from './rows.js';
+import { MULTI_FROM_RECORDS_SELECT, quarantineDomain, realignedRecord } from './upgrade-rows.js';
 
 export const POSTGRES_MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] = [
   {
@@ -124,7 +126,28 @@ CREATE TABLE ip_info (
 );
 `,
   },
+  {
+    version: 3,
+    sql: `
+ALTER TABLE aggregate_days ADD COLUMN recomputed_pass DOUBLE PRECISION NOT NULL DEFAULT 0;
+ALTER TABLE quarantine ADD COLUMN domain TEXT;
+CREATE INDEX quarantine_domain ON quarantine (domain, received_at);
+CREATE INDEX failure_reports_received ON failure_reports (received_at);
+CREATE INDEX tls_reports_time ON tls_reports (end_time);
+`,
+  },
 ];
+
+export function latestPostgresVersion(): number {
+  return POSTGRES_MIGRATIONS.at(-1)?.version ?? 0;
+}
+
+/** The applied schema version, or undefined when the schema holds no store. */
+export async function postgresSchemaVersion(client: pg.PoolClient): Promise<number | undefined> {
+  const exists = await client.query("SELECT to_regclass('schema_migrations') IS NOT NULL AS present");
+  if (exists.rows[0]?.present !== true) return undefined;
+  return Number((await client.query('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations')).rows[0].v);
+}
 
 /** Applies the migrations not yet applied, each in its own transaction (the caller holds the lock). */
 export async function migrate(client: pg.PoolClient, now: () => number): Promise<void> {
@@ -139,6 +162,7 @@ export async function migrate(client: pg.PoolClient, now: () => number): Promise
     await client.query('BEGIN');
     try {
       await client.query(migration.sql);
+      if (migration.version === 3) await upgradeToVersion3(client);
       await client.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [
         migration.version,
         now(),
@@ -148,5 +172,33 @@ export async function migrate(client: pg.PoolClient, now: () => number): Promise
       await client.query('ROLLBACK');
       throw error;
     }
+  }
+}
+
+/** Version 3's recomputations (upgrade-rows.ts), inside the migration's transaction. */
+async function upgradeToVersion3(client: pg.PoolClient): Promise<void> {
+  for (const row of (await client.query(MULTI_FROM_RECORDS_SELECT)).rows as Record<string, unknown>[]) {
+    await client.query(
+      'UPDATE aggregate_records SET dkim_aligned = $1, spf_aligned = $2, dmarc_pass = $3 WHERE id = $4',
+      realignedRecord(row),
+    );
+  }
+  await client.query('DELETE FROM aggregate_days');
+  for (const row of (await client.query(REPORT_VERDICT_COUNTS_SELECT)).rows as Record<string, unknown>[]) {
+    const { id, report, counts } = reportVerdictCounts(row);
+    for (const day of aggregateDayRows(report, counts)) {
+      await client.query(
+        'INSERT INTO aggregate_days (report, policy_domain, day, messages, dmarc_pass, recomputed_pass) VALUES ($1, $2, $3, $4, $5, $6)',
+        [id, ...day],
+      );
+    }
+  }
+  const ids = (await client.query('SELECT id FROM quarantine ORDER BY id')).rows as { id: string }[];
+  for (const { id } of ids) {
+    const row = (await client.query('SELECT source, bytes FROM quarantine WHERE id = $1', [id])).rows[0] as Record<
+      string,
+      unknown
+    >;
+    await client.query('UPDATE quarantine SET domain = $1 WHERE id = $2', [quarantineDomain(row), id]);
   }
 }

@@ -11,28 +11,49 @@ import type {
   AggregateReport,
   AggregateWriter,
   DayRow,
+  DisagreementRow,
   IpEnrichment,
+  ListFilter,
+  Page,
+  QuarantinedItem,
+  QuarantinedSummary,
   ReportStore,
   SaveOutcome,
   SourceRow,
   StoreEntry,
   StoredAggregateRow,
+  StoredFailureReport,
+  StoredFailureSummary,
+  StoredTlsReport,
+  StoredTlsSummary,
   SummaryFilter,
   Totals,
+  VerdictCounts,
 } from '@mailward/reports';
-import { migrate } from './postgres-migrations.js';
+import { latestPostgresVersion, migrate, postgresSchemaVersion } from './postgres-migrations.js';
 import {
+  AGGREGATE_DAY_COLUMNS,
   AGGREGATE_RECORD_COLUMNS,
   AGGREGATE_REPORT_COLUMNS,
+  addVerdictCounts,
+  DAYS_SELECT,
+  dayRow,
+  DISAGREEMENTS_SELECT,
+  disagreementRow,
+  emptyVerdictCounts,
   EXPORT_SELECT,
   FAILURE_COLUMNS,
   QUARANTINE_COLUMNS,
+  REPORT_WHERE,
+  REPORTS_COUNT_SELECT,
   TLS_COLUMNS,
+  TOTALS_SELECT,
+  totalsOf,
   aggregateDayRows,
   aggregateRecordRows,
   aggregateReportRow,
   failureRow,
-  recordCounts,
+  verdictCounts,
   filterParams,
   IP_INFO_COLUMNS,
   ipInfoRow,
@@ -42,11 +63,68 @@ import {
   storedAggregateRow,
   tlsRow,
 } from './rows.js';
+import {
+  FAILURE_COUNT_SELECT,
+  FAILURE_LIST_SELECT,
+  FAILURE_ONE_SELECT,
+  QUARANTINE_COUNT_SELECT,
+  QUARANTINE_LIST_SELECT,
+  QUARANTINE_ONE_SELECT,
+  TLS_COUNT_SELECT,
+  TLS_LIST_SELECT,
+  TLS_ONE_SELECT,
+  failureSummary,
+  quarantinedItem,
+  quarantinedSummary,
+  storedFailureReport,
+  storedTlsReport,
+  tlsSummary,
+} from './list-rows.js';
 
 export interface PostgresStoreOptions {
   /** Schema to use (created when missing); default "public". */
   readonly schema?: string;
   readonly now?: () => number;
+  /**
+   * Open for reading only: no schema is created or upgraded (the schema must be at the current
+   * version) and every transaction is read-only, so a role with SELECT rights only can read.
+   */
+  readonly readonly?: boolean;
+}
+
+/** Placeholder names of the shared queries, with their PostgreSQL types. */
+const PARAMETER_TYPES: Readonly<Record<string, string>> = {
+  DOMAIN: 'text',
+  SINCE: 'bigint',
+  UNTIL: 'bigint',
+  LIMIT: 'bigint',
+  OFFSET: 'bigint',
+  ID: 'bigint',
+  AFTERBEGIN: 'bigint',
+  AFTERREPORT: 'bigint',
+  AFTERRECORD: 'bigint',
+};
+
+/**
+ * A shared query with named placeholders ($DOMAIN ...) as PostgreSQL text with numbered, typed
+ * ones and the values in their order: PostgreSQL refuses values that the text does not use.
+ */
+function positional(sql: string, named: Readonly<Record<string, unknown>>): { text: string; values: unknown[] } {
+  const numbers = new Map<string, number>();
+  const values: unknown[] = [];
+  const text = sql
+    .replaceAll('$DOMAIN_IN_LIST', "position(' ' || $DOMAIN || ' ' in t.policy_domains) > 0")
+    .replaceAll('$LENGTH', 'octet_length')
+    .replace(/\$([A-Z]+)\b/g, (_, name: string) => {
+      let n = numbers.get(name);
+      if (n === undefined) {
+        values.push(named[name.toLowerCase()] ?? null);
+        n = values.length;
+        numbers.set(name, n);
+      }
+      return `$${n}::${PARAMETER_TYPES[name] ?? 'text'}`;
+    });
+  return { text, values };
 }
 
 /** PostgreSQL types of AGGREGATE_RECORD_COLUMNS, for the unnest() arrays. */
@@ -80,11 +158,26 @@ export class PostgresReportStore implements ReportStore {
   static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresReportStore> {
     const schema = options.schema ?? 'public';
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema name ${JSON.stringify(schema)}`);
-    const pool = new pg.Pool({ connectionString: url, max: 4, options: `-c search_path=${schema}` });
+    const readOnly = options.readonly === true ? ' -c default_transaction_read_only=on' : '';
+    const pool = new pg.Pool({ connectionString: url, max: 4, options: `-c search_path=${schema}${readOnly}` });
     // Idle clients can fail when the server goes away; the next query reports it, so only note it here.
     pool.on('error', () => undefined);
     try {
       const client = await pool.connect();
+      if (options.readonly === true) {
+        try {
+          const version = await postgresSchemaVersion(client);
+          if (version === undefined) throw new Error(`schema ${schema} holds no mailward report store`);
+          if (version < latestPostgresVersion()) {
+            throw new Error(
+              `schema ${schema} has version ${version}, older than ${latestPostgresVersion()}: run a writing command once (e.g. mailward reports ingest) as a role that may change it, to upgrade`,
+            );
+          }
+        } finally {
+          client.release();
+        }
+        return new PostgresReportStore(pool, options.now ?? Date.now);
+      }
       try {
         // The lock first: CREATE SCHEMA IF NOT EXISTS itself races between two processes.
         await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
@@ -153,7 +246,7 @@ export class PostgresReportStore implements ReportStore {
       return 'duplicate';
     }
     const reportId = id;
-    const counts = { messages: 0, passing: 0 };
+    const counts = emptyVerdictCounts();
     let open = true;
     const end = async (sql: string) => {
       if (!open) return;
@@ -167,9 +260,7 @@ export class PostgresReportStore implements ReportStore {
     return {
       add: async (records) => {
         await insertRecords(client, reportId, records);
-        const more = recordCounts(records);
-        counts.messages += more.messages;
-        counts.passing += more.passing;
+        addVerdictCounts(counts, records);
       },
       commit: async (report) => {
         await client.query('UPDATE aggregate_reports SET warnings_json = $1, schema = $2 WHERE id = $3', [
@@ -184,52 +275,76 @@ export class PostgresReportStore implements ReportStore {
     };
   }
 
+  private async rows(sql: string, named: Readonly<Record<string, unknown>>): Promise<Record<string, unknown>[]> {
+    const { text, values } = positional(sql, named);
+    return (await this.pool.query(text, values)).rows as Record<string, unknown>[];
+  }
+
+  private async first(sql: string, named: Readonly<Record<string, unknown>>): Promise<Record<string, unknown>> {
+    return (await this.rows(sql, named))[0] ?? {};
+  }
+
   async totals(filter: SummaryFilter): Promise<Totals> {
-    const p = [filter.domain?.toLowerCase() ?? null, filter.since ?? null];
-    const where = '($1::text IS NULL OR r.policy_domain = $1) AND ($2::bigint IS NULL OR r.end_time >= $2)';
-    const reports = await this.pool.query(`SELECT COUNT(*)::bigint AS n FROM aggregate_reports r WHERE ${where}`, p);
-    const sums = await this.pool.query(
-      `SELECT COALESCE(SUM(x.count), 0)::bigint AS messages,
-              COALESCE(SUM(x.count) FILTER (WHERE x.dmarc_pass), 0)::bigint AS pass,
-              COALESCE(SUM(x.count) FILTER (WHERE x.dkim_aligned), 0)::bigint AS dkim,
-              COALESCE(SUM(x.count) FILTER (WHERE x.spf_aligned), 0)::bigint AS spf
-       FROM aggregate_records x JOIN aggregate_reports r ON r.id = x.report WHERE ${where}`,
-      p,
-    );
-    const failures = await this.pool.query(
-      `SELECT COUNT(*)::bigint AS n FROM failure_reports
-       WHERE ($1::text IS NULL OR reported_domain = $1) AND ($2::bigint IS NULL OR arrival_date >= $2)`,
-      p,
-    );
-    const tls = await this.pool.query(
-      `SELECT COUNT(*)::bigint AS n FROM tls_reports
-       WHERE ($1::text IS NULL OR position(' ' || $1 || ' ' in policy_domains) > 0) AND ($2::bigint IS NULL OR end_time >= $2)`,
-      p,
-    );
-    const quarantined = await this.pool.query('SELECT COUNT(*)::bigint AS n FROM quarantine');
-    const s = sums.rows[0] as Record<string, string>;
-    const messages = Number(s['messages']);
-    return {
-      reports: Number(reports.rows[0].n),
-      messages,
-      dmarcPass: Number(s['pass']),
-      dmarcFail: messages - Number(s['pass']),
-      dkimAligned: Number(s['dkim']),
-      spfAligned: Number(s['spf']),
-      failureReports: Number(failures.rows[0].n),
-      tlsReports: Number(tls.rows[0].n),
-      quarantined: Number(quarantined.rows[0].n),
-    };
+    const params = filterParams(filter);
+    const [counts, sums, failures, tls, quarantined] = await Promise.all([
+      this.first(REPORTS_COUNT_SELECT, params),
+      this.first(TOTALS_SELECT, params),
+      this.first(FAILURE_COUNT_SELECT, params),
+      this.first(TLS_COUNT_SELECT, params),
+      this.first(QUARANTINE_COUNT_SELECT, params),
+    ]);
+    return totalsOf(counts, sums, {
+      failureReports: failures['n'],
+      tlsReports: tls['n'],
+      quarantined: quarantined['n'],
+    });
   }
 
   async sources(filter: SummaryFilter, limit: number): Promise<SourceRow[]> {
-    const { domain, since } = filterParams(filter);
-    const sql = SOURCES_SELECT.replaceAll('$DOMAIN', '$1::text')
-      .replaceAll('$SINCE', '$2::bigint')
-      .replace('$LIMIT', '$3')
-      .replace('ORDER BY messages DESC, x.source_ip', 'ORDER BY messages DESC, x.source_ip COLLATE "C"');
-    const result = await this.pool.query(sql, [domain, since, limit]);
-    return (result.rows as Record<string, unknown>[]).map(sourceRow);
+    const sql = SOURCES_SELECT.replace(
+      'ORDER BY messages DESC, x.source_ip',
+      'ORDER BY messages DESC, x.source_ip COLLATE "C"',
+    );
+    return (await this.rows(sql, { ...filterParams(filter), limit })).map(sourceRow);
+  }
+
+  async disagreements(filter: SummaryFilter, limit: number): Promise<DisagreementRow[]> {
+    const sql = DISAGREEMENTS_SELECT.replace(
+      'ORDER BY messages DESC, x.source_ip',
+      'ORDER BY messages DESC, x.source_ip COLLATE "C"',
+    );
+    return (await this.rows(sql, { ...filterParams(filter), limit })).map(disagreementRow);
+  }
+
+  async failureReports(filter: ListFilter, page: Page): Promise<StoredFailureSummary[]> {
+    return (await this.list(FAILURE_LIST_SELECT, filter, page)).map(failureSummary);
+  }
+
+  async failureReport(id: number): Promise<StoredFailureReport | undefined> {
+    const [row] = await this.rows(FAILURE_ONE_SELECT, { id });
+    return row === undefined ? undefined : storedFailureReport(row);
+  }
+
+  async tlsReports(filter: ListFilter, page: Page): Promise<StoredTlsSummary[]> {
+    return (await this.list(TLS_LIST_SELECT, filter, page)).map(tlsSummary);
+  }
+
+  async tlsReport(id: number): Promise<StoredTlsReport | undefined> {
+    const [row] = await this.rows(TLS_ONE_SELECT, { id });
+    return row === undefined ? undefined : storedTlsReport(row);
+  }
+
+  async quarantinedItems(filter: ListFilter, page: Page): Promise<QuarantinedSummary[]> {
+    return (await this.list(QUARANTINE_LIST_SELECT, filter, page)).map(quarantinedSummary);
+  }
+
+  async quarantinedItem(id: number): Promise<QuarantinedItem | undefined> {
+    const [row] = await this.rows(QUARANTINE_ONE_SELECT, { id });
+    return row === undefined ? undefined : quarantinedItem(row);
+  }
+
+  private list(sql: string, filter: ListFilter, page: Page): Promise<Record<string, unknown>[]> {
+    return this.rows(sql, { ...filterParams(filter), limit: page.limit, offset: page.offset ?? 0 });
   }
 
   async unenrichedSourceIps(limit: number): Promise<string[]> {
@@ -265,40 +380,24 @@ export class PostgresReportStore implements ReportStore {
   }
 
   async days(filter: SummaryFilter): Promise<DayRow[]> {
-    const { domain, since } = filterParams(filter);
-    const result = await this.pool.query(
-      `SELECT d.day, SUM(d.messages) AS messages, SUM(d.dmarc_pass) AS dmarc_pass
-       FROM aggregate_days d JOIN aggregate_reports r ON r.id = d.report
-       WHERE ($1::text IS NULL OR r.policy_domain = $1) AND ($2::bigint IS NULL OR r.end_time >= $2)
-       GROUP BY d.day ORDER BY d.day`,
-      [domain, since],
-    );
-    return result.rows.map((row: Record<string, unknown>) => ({
-      day: Number(row['day']),
-      messages: Number(row['messages']),
-      dmarcPass: Number(row['dmarc_pass']),
-    }));
+    return (await this.rows(DAYS_SELECT, filterParams(filter))).map(dayRow);
   }
 
   /** Pages through the rows by record id, so an export of any size holds one page at a time. */
   async *aggregateRows(filter: SummaryFilter): AsyncIterable<StoredAggregateRow> {
-    const { domain, since } = filterParams(filter);
-    let after: { begin: string; report: string; record: string } | undefined;
+    const sql = `${EXPORT_SELECT.replace('SELECT ', 'SELECT r.id AS report_pk, x.id AS record_pk, ')}
+      WHERE ${REPORT_WHERE} AND ($AFTERBEGIN IS NULL OR (r.begin_time, r.id, x.id) > ($AFTERBEGIN, $AFTERREPORT, $AFTERRECORD))
+      ORDER BY r.begin_time, r.id, x.id LIMIT 10000`;
+    let after: { afterbegin: string; afterreport: string; afterrecord: string } | undefined;
     for (;;) {
-      const result = await this.pool.query(
-        `${EXPORT_SELECT.replace('SELECT ', 'SELECT r.id AS report_pk, x.id AS record_pk, ')}
-         WHERE ($1::text IS NULL OR r.policy_domain = $1) AND ($2::bigint IS NULL OR r.end_time >= $2)
-           AND ($3::bigint IS NULL OR (r.begin_time, r.id, x.id) > ($3, $4::bigint, $5::bigint))
-         ORDER BY r.begin_time, r.id, x.id LIMIT 10000`,
-        [domain, since, after?.begin ?? null, after?.report ?? null, after?.record ?? null],
-      );
-      for (const row of result.rows as Record<string, unknown>[]) yield storedAggregateRow(row);
-      const last = result.rows.at(-1) as Record<string, unknown> | undefined;
-      if (last === undefined || result.rows.length < 10000) return;
+      const rows = await this.rows(sql, { ...filterParams(filter), ...after });
+      for (const row of rows) yield storedAggregateRow(row);
+      const last = rows.at(-1);
+      if (last === undefined || rows.length < 10000) return;
       after = {
-        begin: String(last['begin_time']),
-        report: String(last['report_pk']),
-        record: String(last['record_pk']),
+        afterbegin: String(last['begin_time']),
+        afterreport: String(last['report_pk']),
+        afterrecord: String(last['record_pk']),
       };
     }
   }
@@ -366,7 +465,7 @@ async function saveAggregate(
   const id = await insertReport(client, report, source, receivedAt);
   if (id === undefined) return 'duplicate';
   await insertRecords(client, id, report.records);
-  await insertDays(client, id, report, recordCounts(report.records));
+  await insertDays(client, id, report, verdictCounts(report.records));
   return 'stored';
 }
 
@@ -386,11 +485,11 @@ async function insertDays(
   client: pg.PoolClient,
   id: string,
   report: Pick<AggregateReport, 'metadata' | 'policy'>,
-  counts: { messages: number; passing: number },
+  counts: VerdictCounts,
 ): Promise<void> {
   for (const day of aggregateDayRows(report, counts)) {
     await client.query(
-      'INSERT INTO aggregate_days (report, policy_domain, day, messages, dmarc_pass) VALUES ($1, $2, $3, $4, $5)',
+      `INSERT INTO aggregate_days (report, ${AGGREGATE_DAY_COLUMNS.join(', ')}) VALUES (${placeholders(AGGREGATE_DAY_COLUMNS.length + 1)})`,
       [id, ...day],
     );
   }

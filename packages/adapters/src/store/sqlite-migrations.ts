@@ -123,4 +123,16 @@ CREATE TABLE ip_info (
 );
 `,
   },
+  {
+    // Day rows in whole messages with the reporters' and the recomputed verdict (rebuilt from the
+    // records by sqlite-store's upgrade step), and the domain of quarantined items.
+    version: 3,
+    sql: `
+ALTER TABLE aggregate_days ADD COLUMN recomputed_pass REAL NOT NULL DEFAULT 0;
+ALTER TABLE quarantine ADD COLUMN domain TEXT;
+CREATE INDEX quarantine_domain ON quarantine (domain, received_at);
+CREATE INDEX failure_reports_received ON failure_reports (received_at);
+CREATE INDEX tls_reports_time ON tls_reports (end_time);
+`,
+  },
 ];

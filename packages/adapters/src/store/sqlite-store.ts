@@ -4,34 +4,58 @@
  * one item are written in one transaction; reports already stored are recognised by their natural
  * key (reporter, report id, policy domain, date range) and skipped, so ingest is idempotent.
  */
+import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type {
   AggregateRecord,
   AggregateReport,
   AggregateWriter,
   DayRow,
+  DisagreementRow,
   IpEnrichment,
+  ListFilter,
+  Page,
+  QuarantinedItem,
+  QuarantinedSummary,
   ReportStore,
   SaveOutcome,
   SourceRow,
   StoreEntry,
   StoredAggregateRow,
+  StoredFailureReport,
+  StoredFailureSummary,
+  StoredTlsReport,
+  StoredTlsSummary,
   SummaryFilter,
   Totals,
+  VerdictCounts,
 } from '@mailward/reports';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import {
+  AGGREGATE_DAY_COLUMNS,
   AGGREGATE_RECORD_COLUMNS,
   AGGREGATE_REPORT_COLUMNS,
+  addVerdictCounts,
+  DAYS_SELECT,
+  dayRow,
+  DISAGREEMENTS_SELECT,
+  disagreementRow,
+  emptyVerdictCounts,
   EXPORT_SELECT,
   FAILURE_COLUMNS,
   QUARANTINE_COLUMNS,
+  REPORT_VERDICT_COUNTS_SELECT,
+  REPORT_WHERE,
+  REPORTS_COUNT_SELECT,
+  reportVerdictCounts,
   TLS_COLUMNS,
+  TOTALS_SELECT,
+  totalsOf,
   aggregateDayRows,
   aggregateRecordRows,
   aggregateReportRow,
   failureRow,
-  recordCounts,
+  verdictCounts,
   filterParams,
   IP_INFO_COLUMNS,
   ipInfoRow,
@@ -41,11 +65,38 @@ import {
   storedAggregateRow,
   tlsRow,
 } from './rows.js';
+import {
+  FAILURE_COUNT_SELECT,
+  FAILURE_LIST_SELECT,
+  FAILURE_ONE_SELECT,
+  QUARANTINE_COUNT_SELECT,
+  QUARANTINE_LIST_SELECT,
+  QUARANTINE_ONE_SELECT,
+  TLS_COUNT_SELECT,
+  TLS_LIST_SELECT,
+  TLS_ONE_SELECT,
+  failureSummary,
+  quarantinedItem,
+  quarantinedSummary,
+  storedFailureReport,
+  storedTlsReport,
+  tlsSummary,
+} from './list-rows.js';
+import { MULTI_FROM_RECORDS_SELECT, quarantineDomain, realignedRecord } from './upgrade-rows.js';
 
 export interface SqliteStoreOptions {
   /** Milliseconds since the epoch, for received_at (default Date.now). */
   readonly now?: () => number;
+  /**
+   * Open for reading only (commands that only read): the file must exist, nothing is written, and
+   * a database owned by another user (the report receiver's) can be read. A database whose schema
+   * is older than this version cannot be read this way: open it once for writing to upgrade.
+   */
+  readonly readonly?: boolean;
 }
+
+/** The store file cannot be used as asked; the message names the file and what to do. */
+export class SqliteStoreProblem extends Error {}
 
 export class SqliteReportStore implements ReportStore {
   private readonly db: Database.Database;
@@ -53,13 +104,43 @@ export class SqliteReportStore implements ReportStore {
   private readonly statements = new Map<string, Database.Statement>();
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
-    this.db = new Database(path);
     this.now = options.now ?? Date.now;
+    if (options.readonly === true) {
+      // better-sqlite3 says only "unable to open database file"; a reading command should say which.
+      if (!existsSync(path)) throw new SqliteStoreProblem(`${path} does not exist`);
+      this.db = new Database(path, { readonly: true, fileMustExist: true });
+      this.db.pragma('busy_timeout = 5000');
+      this.checkReadable(path);
+      return;
+    }
+    this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
+  }
+
+  /** A read-only store must be a mailward store at the current schema version. */
+  private checkReadable(path: string): void {
+    const latest = SQLITE_MIGRATIONS.at(-1)?.version ?? 0;
+    let version: number;
+    try {
+      version =
+        (this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+    } catch (error) {
+      this.db.close();
+      const message = (error as Error).message;
+      throw new SqliteStoreProblem(
+        /no such table/.test(message) ? `${path} is not a mailward report store (no schema_migrations table)` : message,
+      );
+    }
+    if (version < latest) {
+      this.db.close();
+      throw new SqliteStoreProblem(
+        `${path} has schema version ${version}, older than ${latest}: run a writing command once (e.g. mailward reports ingest with no new input) as a user who may write it, to upgrade`,
+      );
+    }
   }
 
   /** Applies the migrations not yet applied; returns the schema version. */
@@ -73,12 +154,32 @@ export class SqliteReportStore implements ReportStore {
       if (migration.version <= current) continue;
       this.db.transaction(() => {
         this.db.exec(migration.sql);
+        if (migration.version === 3) this.upgradeToVersion3();
         this.db
           .prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)')
           .run(migration.version, this.now());
       })();
     }
     return SQLITE_MIGRATIONS.at(-1)?.version ?? 0;
+  }
+
+  /** Version 3's recomputations (upgrade-rows.ts), inside the migration's transaction. */
+  private upgradeToVersion3(): void {
+    const realign = this.db.prepare(
+      'UPDATE aggregate_records SET dkim_aligned = ?, spf_aligned = ?, dmarc_pass = ? WHERE id = ?',
+    );
+    const multi = this.db.prepare(MULTI_FROM_RECORDS_SELECT).all() as Record<string, unknown>[];
+    for (const row of multi) realign.run(sqliteValues(realignedRecord(row)));
+    this.db.exec('DELETE FROM aggregate_days');
+    const reports = this.db.prepare(REPORT_VERDICT_COUNTS_SELECT).all() as Record<string, unknown>[];
+    for (const row of reports) {
+      const { id, report, counts } = reportVerdictCounts(row);
+      this.insertDays(id, report, counts);
+    }
+    const update = this.db.prepare('UPDATE quarantine SET domain = ? WHERE id = ?');
+    const ids = this.db.prepare('SELECT id FROM quarantine ORDER BY id').all() as { id: number }[];
+    const one = this.db.prepare('SELECT source, bytes FROM quarantine WHERE id = ?');
+    for (const { id } of ids) update.run(quarantineDomain(one.get(id) as Record<string, unknown>), id);
   }
 
   schemaVersion(): number {
@@ -136,7 +237,7 @@ export class SqliteReportStore implements ReportStore {
       { id: number } | undefined;
     if (inserted === undefined) return 'duplicate';
     this.insertRecords(inserted.id, report.records);
-    this.insertDays(inserted.id, report, recordCounts(report.records));
+    this.insertDays(inserted.id, report, verdictCounts(report.records));
     return 'stored';
   }
 
@@ -150,12 +251,8 @@ export class SqliteReportStore implements ReportStore {
     }
   }
 
-  private insertDays(
-    reportId: number,
-    report: Pick<AggregateReport, 'metadata' | 'policy'>,
-    counts: { messages: number; passing: number },
-  ): void {
-    const statement = this.insert('aggregate_days', ['report', 'policy_domain', 'day', 'messages', 'dmarc_pass']);
+  private insertDays(reportId: number, report: Parameters<typeof aggregateDayRows>[0], counts: VerdictCounts): void {
+    const statement = this.insert('aggregate_days', ['report', ...AGGREGATE_DAY_COLUMNS]);
     for (const row of aggregateDayRows(report, counts)) statement.run([reportId, ...row]);
   }
 
@@ -183,16 +280,14 @@ export class SqliteReportStore implements ReportStore {
       this.db.exec('ROLLBACK');
       throw error;
     }
-    const counts = { messages: 0, passing: 0 };
+    const counts = emptyVerdictCounts();
     const finish = (sql: string) => {
       if (this.db.inTransaction) this.db.exec(sql);
     };
     return {
       add: async (records) => {
         this.insertRecords(id, records);
-        const more = recordCounts(records);
-        counts.messages += more.messages;
-        counts.passing += more.passing;
+        addVerdictCounts(counts, records);
         return Promise.resolve();
       },
       commit: async (report) => {
@@ -215,54 +310,81 @@ export class SqliteReportStore implements ReportStore {
     return this.insert(table, columns).run(values).changes === 1 ? 'stored' : 'duplicate';
   }
 
+  /** A cached prepared statement of a shared query, with the placeholders in SQLite's syntax. */
+  private query(sql: string): Database.Statement {
+    const text = sql
+      .replaceAll('$DOMAIN_IN_LIST', "instr(t.policy_domains, ' ' || @domain || ' ') > 0")
+      .replaceAll('$DOMAIN', '@domain')
+      .replaceAll('$SINCE', '@since')
+      .replaceAll('$UNTIL', '@until')
+      .replaceAll('$LIMIT', '@limit')
+      .replaceAll('$OFFSET', '@offset')
+      .replaceAll('$ID', '@id')
+      .replaceAll('$LENGTH', 'length');
+    let statement = this.statements.get(text);
+    if (statement === undefined) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
   totals(filter: SummaryFilter): Promise<Totals> {
-    const where = reportFilter(filter);
-    const reports = this.db
-      .prepare(`SELECT COUNT(*) AS n FROM aggregate_reports r WHERE ${where.sql}`)
-      .get(where.params) as {
-      n: number;
-    };
-    const sums = this.db
-      .prepare(
-        `SELECT COALESCE(SUM(x.count), 0) AS messages,
-                COALESCE(SUM(CASE WHEN x.dmarc_pass = 1 THEN x.count ELSE 0 END), 0) AS pass,
-                COALESCE(SUM(CASE WHEN x.dkim_aligned = 1 THEN x.count ELSE 0 END), 0) AS dkim,
-                COALESCE(SUM(CASE WHEN x.spf_aligned = 1 THEN x.count ELSE 0 END), 0) AS spf
-         FROM aggregate_records x JOIN aggregate_reports r ON r.id = x.report WHERE ${where.sql}`,
-      )
-      .get(where.params) as { messages: number; pass: number; dkim: number; spf: number };
-    const failures = this.db
-      .prepare(
-        `SELECT COUNT(*) AS n FROM failure_reports
-         WHERE (@domain IS NULL OR reported_domain = @domain) AND (@since IS NULL OR arrival_date >= @since)`,
-      )
-      .get(where.params) as { n: number };
-    const tls = this.db
-      .prepare(
-        `SELECT COUNT(*) AS n FROM tls_reports
-         WHERE (@domain IS NULL OR instr(policy_domains, ' ' || @domain || ' ') > 0) AND (@since IS NULL OR end_time >= @since)`,
-      )
-      .get(where.params) as { n: number };
-    const quarantined = this.db.prepare('SELECT COUNT(*) AS n FROM quarantine').get() as { n: number };
-    return Promise.resolve({
-      reports: reports.n,
-      messages: sums.messages,
-      dmarcPass: sums.pass,
-      dmarcFail: sums.messages - sums.pass,
-      dkimAligned: sums.dkim,
-      spfAligned: sums.spf,
-      failureReports: failures.n,
-      tlsReports: tls.n,
-      quarantined: quarantined.n,
-    });
+    const params = filterParams(filter);
+    const counts = this.query(REPORTS_COUNT_SELECT).get(params) as Record<string, unknown>;
+    const sums = this.query(TOTALS_SELECT).get(params) as Record<string, unknown>;
+    const count = (sql: string) => (this.query(sql).get(params) as { n: number }).n;
+    return Promise.resolve(
+      totalsOf(counts, sums, {
+        failureReports: count(FAILURE_COUNT_SELECT),
+        tlsReports: count(TLS_COUNT_SELECT),
+        quarantined: count(QUARANTINE_COUNT_SELECT),
+      }),
+    );
   }
 
   sources(filter: SummaryFilter, limit: number): Promise<SourceRow[]> {
-    const sql = SOURCES_SELECT.replaceAll('$DOMAIN', '@domain')
-      .replaceAll('$SINCE', '@since')
-      .replace('$LIMIT', '@limit');
-    const rows = this.db.prepare(sql).all({ ...filterParams(filter), limit }) as Record<string, unknown>[];
+    const rows = this.query(SOURCES_SELECT).all({ ...filterParams(filter), limit }) as Record<string, unknown>[];
     return Promise.resolve(rows.map(sourceRow));
+  }
+
+  disagreements(filter: SummaryFilter, limit: number): Promise<DisagreementRow[]> {
+    const rows = this.query(DISAGREEMENTS_SELECT).all({ ...filterParams(filter), limit }) as Record<string, unknown>[];
+    return Promise.resolve(rows.map(disagreementRow));
+  }
+
+  failureReports(filter: ListFilter, page: Page): Promise<StoredFailureSummary[]> {
+    return Promise.resolve(this.list(FAILURE_LIST_SELECT, filter, page).map(failureSummary));
+  }
+
+  failureReport(id: number): Promise<StoredFailureReport | undefined> {
+    const row = this.query(FAILURE_ONE_SELECT).get({ id }) as Record<string, unknown> | undefined;
+    return Promise.resolve(row === undefined ? undefined : storedFailureReport(row));
+  }
+
+  tlsReports(filter: ListFilter, page: Page): Promise<StoredTlsSummary[]> {
+    return Promise.resolve(this.list(TLS_LIST_SELECT, filter, page).map(tlsSummary));
+  }
+
+  tlsReport(id: number): Promise<StoredTlsReport | undefined> {
+    const row = this.query(TLS_ONE_SELECT).get({ id }) as Record<string, unknown> | undefined;
+    return Promise.resolve(row === undefined ? undefined : storedTlsReport(row));
+  }
+
+  quarantinedItems(filter: ListFilter, page: Page): Promise<QuarantinedSummary[]> {
+    return Promise.resolve(this.list(QUARANTINE_LIST_SELECT, filter, page).map(quarantinedSummary));
+  }
+
+  quarantinedItem(id: number): Promise<QuarantinedItem | undefined> {
+    const row = this.query(QUARANTINE_ONE_SELECT).get({ id }) as Record<string, unknown> | undefined;
+    return Promise.resolve(row === undefined ? undefined : quarantinedItem(row));
+  }
+
+  private list(sql: string, filter: ListFilter, page: Page): Record<string, unknown>[] {
+    return this.query(sql).all({ ...filterParams(filter), limit: page.limit, offset: page.offset ?? 0 }) as Record<
+      string,
+      unknown
+    >[];
   }
 
   unenrichedSourceIps(limit: number): Promise<string[]> {
@@ -287,45 +409,21 @@ export class SqliteReportStore implements ReportStore {
   }
 
   days(filter: SummaryFilter): Promise<DayRow[]> {
-    const rows = this.db
-      .prepare(
-        `SELECT d.day AS day, SUM(d.messages) AS messages, SUM(d.dmarc_pass) AS dmarcPass
-         FROM aggregate_days d JOIN aggregate_reports r ON r.id = d.report
-         WHERE ${reportFilter(filter).sql}
-         GROUP BY d.day ORDER BY d.day`,
-      )
-      .all(reportFilter(filter).params) as DayRow[];
-    return Promise.resolve(rows);
+    const rows = this.query(DAYS_SELECT).all(filterParams(filter)) as Record<string, unknown>[];
+    return Promise.resolve(rows.map(dayRow));
   }
 
   async *aggregateRows(filter: SummaryFilter): AsyncIterable<StoredAggregateRow> {
-    const where = reportFilter(filter);
-    const statement = this.db.prepare(`${EXPORT_SELECT} WHERE ${where.sql} ORDER BY r.begin_time, r.id, x.id`);
-    for (const row of statement.iterate(where.params) as Iterable<Record<string, unknown>>) {
+    const statement = this.query(`${EXPORT_SELECT} WHERE ${REPORT_WHERE} ORDER BY r.begin_time, r.id, x.id`);
+    for (const row of statement.iterate(filterParams(filter)) as Iterable<Record<string, unknown>>) {
       yield storedAggregateRow(row);
     }
-  }
-
-  /** Quarantined inputs, newest first (reason and size; the bytes stay in the store). */
-  quarantined(limit: number): { source: string; reason: string; size: number; receivedAt: number }[] {
-    return this.db
-      .prepare(
-        `SELECT source, reason, length(bytes) AS size, received_at AS receivedAt FROM quarantine ORDER BY id DESC LIMIT ?`,
-      )
-      .all(limit) as { source: string; reason: string; size: number; receivedAt: number }[];
   }
 
   close(): Promise<void> {
     this.db.close();
     return Promise.resolve();
   }
-}
-
-function reportFilter(filter: SummaryFilter): { sql: string; params: { domain: string | null; since: number | null } } {
-  return {
-    sql: '(@domain IS NULL OR r.policy_domain = @domain) AND (@since IS NULL OR r.end_time >= @since)',
-    params: filterParams(filter),
-  };
 }
 
 /** better-sqlite3 binds numbers, strings, bigints, buffers and null: booleans become 1 and 0. */

@@ -3,7 +3,14 @@ import type { ReportSummary, SourceSummary } from '@mailward/reports';
 
 const number = (n: number): string => Math.round(n).toLocaleString('en-US');
 const percent = (share: number): string => `${(share * 100).toFixed(1)}%`;
-const day = (epochDay: number): string => new Date(epochDay * 86_400_000).toISOString().slice(0, 10);
+const plural = (n: number, word: string, many = `${word}s`): string => `${number(n)} ${n === 1 ? word : many}`;
+
+const READINESS_TITLE = {
+  ready: 'ready',
+  'not-ready': 'not ready',
+  'not-enough-data': 'not enough data',
+  'no-data': 'no data',
+} as const;
 
 export function renderSummaryText(summary: ReportSummary): string {
   const { totals, rates, filter } = summary;
@@ -15,16 +22,18 @@ export function renderSummaryText(summary: ReportSummary): string {
   ].join(', ');
   const lines: string[] = [
     `DMARC aggregate reports (${scope})`,
-    `  Reports: ${number(totals.reports)}; messages: ${number(totals.messages)}`,
-    `  DMARC pass: ${percent(rates.dmarcPass)} (${number(totals.dmarcPass)}); fail: ${number(totals.dmarcFail)}`,
+    `  Reports: ${number(totals.reports)} from ${plural(totals.reporters, 'reporter')}; messages: ${number(totals.messages)}`,
+    `  DMARC pass (reporters' verdict): ${percent(rates.dmarcPass)} (${number(totals.dmarcPass)}); fail: ${number(totals.dmarcFail)}`,
     `  Aligned DKIM: ${percent(rates.dkimAligned)}; aligned SPF: ${percent(rates.spfAligned)}`,
+    `  Recomputed from auth_results: DMARC pass ${percent(rates.recomputed.dmarcPass)} (${number(totals.recomputed.dmarcPass)}); aligned DKIM ${percent(rates.recomputed.dkimAligned)}; aligned SPF ${percent(rates.recomputed.spfAligned)}`,
     `  Failure reports: ${number(totals.failureReports)}; SMTP TLS reports: ${number(totals.tlsReports)}; quarantined inputs: ${number(totals.quarantined)}`,
   ];
   if (summary.days.length > 0) {
-    lines.push('', 'Messages per day (DMARC pass rate):');
+    lines.push('', `Messages per day (last ${Math.min(14, summary.days.length)}; pass rate: reporters', recomputed):`);
     for (const row of summary.days.slice(-14)) {
+      const rate = (n: number) => percent(row.messages === 0 ? 0 : n / row.messages).padStart(6);
       lines.push(
-        `  ${day(row.day)}  ${number(row.messages).padStart(8)}  ${percent(row.messages === 0 ? 0 : row.dmarcPass / row.messages).padStart(6)}`,
+        `  ${row.day}  ${number(row.messages).padStart(8)}  ${rate(row.dmarcPass)}  ${rate(row.recomputedPass)}`,
       );
     }
   }
@@ -46,11 +55,30 @@ export function renderSummaryText(summary: ReportSummary): string {
       );
     }
   }
+  if (summary.disagreements.length > 0) {
+    const messages = summary.disagreements.reduce((n, d) => n + d.messages, 0);
+    lines.push(
+      '',
+      `Reporters and recomputation disagree on ${plural(summary.disagreements.length, 'source')} (${plural(messages, 'message')}):`,
+    );
+    for (const d of summary.disagreements.slice(0, 10)) {
+      const side = d.reporterPass === d.messages ? 'reporters pass' : d.reporterPass === 0 ? 'reporters fail' : 'mixed';
+      lines.push(
+        `  ${d.sourceIp.padEnd(16)} ${d.headerFrom.slice(0, 30).padEnd(30)} ${plural(d.messages, 'message')} (${side})`,
+      );
+      for (const reason of d.reasons) {
+        lines.push(`    ${reason.reason}: ${reason.text} (${number(reason.messages)}; ${reason.reporters.join(', ')})`);
+      }
+    }
+    if (summary.disagreements.length > 10) {
+      lines.push(`  ... and ${plural(summary.disagreements.length - 10, 'more source')} (--json lists them all)`);
+    }
+  }
   const r = summary.readiness;
-  lines.push('', `Readiness for p=reject: ${r.ready ? 'ready' : 'not ready'}`, `  ${r.explanation}`);
+  lines.push('', `Readiness for p=reject: ${READINESS_TITLE[r.status]}`, `  ${r.explanation}`);
   for (const s of r.mustFix) {
     const who = s.service === undefined ? s.sourceIp : `${s.sourceIp} (${s.service.name})`;
-    lines.push(`  fix ${who}: ${number(s.messages - s.dmarcPass)} failing messages; ${advice(s)}`);
+    lines.push(`  fix ${who}: ${plural(s.messages - s.dmarcPass, 'failing message')}; ${advice(s)}`);
   }
   return `${lines.join('\n')}\n`;
 }

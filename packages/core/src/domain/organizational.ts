@@ -10,15 +10,24 @@
 import { getDomain } from 'tldts';
 
 const OPTIONS = { allowPrivateDomains: true, extractHostname: false, validateHostname: false } as const;
+const ICANN_ONLY = { ...OPTIONS, allowPrivateDomains: false } as const;
+
+export interface OrganizationalDomainOptions {
+  /**
+   * Use the list's private section too (default true). Some receivers use only the ICANN
+   * section, so a report reader compares both to explain a reporter's differing verdict.
+   */
+  readonly privateDomains?: boolean;
+}
 
 /**
  * The organizational domain of a DNS name, lower case, or undefined when the name is itself a
  * public suffix or is not a usable name (empty, a leading dot, an empty label).
  */
-export function organizationalDomain(name: string): string | undefined {
+export function organizationalDomain(name: string, options: OrganizationalDomainOptions = {}): string | undefined {
   const normalized = normalize(name);
   if (normalized === undefined) return undefined;
-  return getDomain(normalized, OPTIONS) ?? undefined;
+  return getDomain(normalized, options.privateDomains === false ? ICANN_ONLY : OPTIONS) ?? undefined;
 }
 
 /** True when both names have the same organizational domain (RFC 7489 §3.1 relaxed alignment). */

@@ -4,7 +4,6 @@
  * warning. Shared by the whole-document parser (aggregate.ts) and the streaming one
  * (aggregate-stream.ts).
  */
-import { organizationalDomain } from '@mailward/core';
 import type {
   AggregateMetadata,
   AggregateRecord,
@@ -17,6 +16,7 @@ import type {
 } from '../model.js';
 import type { XmlElement, XmlRootInfo } from './xml-elements.js';
 import { child, childText } from './xml-elements.js';
+import { headerFromDomains, recomputeAlignment } from '../alignment.js';
 
 export const RFC9990_NAMESPACE = 'urn:ietf:params:xml:ns:dmarc-2.0';
 
@@ -269,7 +269,10 @@ export class AggregateBuilder {
         });
       }
     }
-    const from = (headerFrom ?? '').toLowerCase();
+    const from = (headerFrom ?? '').toLowerCase().trim();
+    if (headerFromDomains(from).length > 1) {
+      this.warn(`${where}.identifiers.header_from: "${from}" holds several domains; each is evaluated`);
+    }
     return {
       sourceIp,
       count,
@@ -306,42 +309,4 @@ function epochSeconds(text: string | undefined, where: string): number {
     throw new ReportProblem(`${where}: "${text.slice(0, 40)}" is not an epoch time in seconds`);
   }
   return Math.floor(value);
-}
-
-const ORG_CACHE = new Map<string, string | undefined>();
-const ORG_CACHE_SIZE = 10_000;
-
-/** The same few domains recur in every record of a report: remember their organizational domains. */
-function organizationalDomainCached(domain: string): string | undefined {
-  if (ORG_CACHE.has(domain)) return ORG_CACHE.get(domain);
-  const org = organizationalDomain(domain);
-  if (ORG_CACHE.size >= ORG_CACHE_SIZE) ORG_CACHE.clear();
-  ORG_CACHE.set(domain, org);
-  return org;
-}
-
-/**
- * RFC 7489 §3.1 (RFC 9989 §4.4): a DKIM pass aligns when its d= is the From domain (strict) or
- * shares its organizational domain (relaxed); likewise an SPF pass for MAIL FROM. Organizational
- * domains come from the public suffix list, so this needs no DNS; reports do not say which
- * discovery the reporter used for alignment, and the PSL gives the answer most reporters use.
- */
-export function recomputeAlignment(
-  headerFrom: string,
-  dkim: readonly DkimAuthResult[],
-  spf: readonly SpfAuthResult[],
-  policy: PolicyPublished,
-): { dkim: boolean; spf: boolean; dmarc: boolean } {
-  const aligned = (domain: string, mode: 'r' | 's' | undefined): boolean => {
-    if (domain === '' || headerFrom === '') return false;
-    if (domain === headerFrom) return true;
-    if (mode === 's') return false;
-    const org = organizationalDomainCached(domain);
-    return org !== undefined && org === organizationalDomainCached(headerFrom);
-  };
-  const dkimAligned = dkim.some((d) => d.result === 'pass' && aligned(d.domain, policy.adkim));
-  const spfAligned = spf.some(
-    (s) => s.result === 'pass' && (s.scope === undefined || s.scope === 'mfrom') && aligned(s.domain, policy.aspf),
-  );
-  return { dkim: dkimAligned, spf: spfAligned, dmarc: dkimAligned || spfAligned };
 }
