@@ -164,6 +164,32 @@ test('LinkedIn sample: CRLF and LF variants give the same result', async () => {
   }
 });
 
+/** The sample with each MIME part's header block ended by a line of spaces and a tab, as some generators write. */
+function whitespaceSeparated(bytes: Uint8Array): Buffer {
+  const lines = Buffer.from(bytes).toString('latin1').split('\n');
+  let afterBoundary = false;
+  const out = lines.map((line) => {
+    if (line.startsWith('--_----abcdefghijklmnopqrstuv')) afterBoundary = true;
+    else if (afterBoundary && line === '') {
+      afterBoundary = false;
+      return '  \t';
+    }
+    return line;
+  });
+  return Buffer.from(out.join('\n'), 'latin1');
+}
+
+test('LinkedIn sample with whitespace-only lines ending the MIME part headers: parsed as the original, with a warning', async () => {
+  for (const keepBody of [false, true]) {
+    const original = await parseOk(sample('dmarc_ruf_report_linkedin.eml'), { keepBody });
+    const spaced = await parseOk(whitespaceSeparated(sample('dmarc_ruf_report_linkedin.eml')), { keepBody });
+    assert.deepEqual({ ...spaced, warnings: [] }, original);
+    assert.deepEqual(spaced.warnings, [
+      '3 MIME header block(s) ended by a line of only whitespace, read as an empty line',
+    ]);
+  }
+});
+
 test('Exim sample: plain-text report with the original header inline', async () => {
   const report = await parseOk(sample('exim_plain_text_only_no_arf_part.eml'));
   assert.equal(report.format, 'non-arf');

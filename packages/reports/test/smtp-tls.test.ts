@@ -48,6 +48,17 @@ test('Mail.ru and Google-style samples', () => {
   );
 });
 
+test('date-times without an offset (as Microsoft sends) are read as UTC, with a warning', () => {
+  const report = JSON.parse(sample('smtp_tls.json').toString()) as Record<string, unknown>;
+  report['date-range'] = { 'start-datetime': '2024-01-09T00:00:00', 'end-datetime': '2024-01-09T23:59:59Z' };
+  const parsed = parseTlsReport(new TextEncoder().encode(JSON.stringify(report)));
+  assert.ok(parsed.ok, parsed.ok ? '' : parsed.reason);
+  assert.deepEqual([parsed.report.begin, parsed.report.end], [1704758400, 1704844799]);
+  assert.deepEqual(parsed.report.warnings, [
+    'date-range.start-datetime: "2024-01-09T00:00:00" has no time offset, read as UTC',
+  ]);
+});
+
 const base = () => JSON.parse(sample('smtp_tls.json').toString()) as Record<string, unknown>;
 
 test('errors name the JSON path', () => {

@@ -19,6 +19,7 @@ import PostalMime from 'postal-mime';
 import type { Attachment, Email } from 'postal-mime';
 import type { FailureReport, ParseResult, ParseWarning } from '../model.js';
 import { parseRfc5322Date } from './rfc5322-date.js';
+import { repairWhitespaceSeparators } from './mime-blank-lines.js';
 import { attachmentText, clip, parseFieldBlock, stripAngles } from './report-mail-text.js';
 import { REPORTED_MESSAGE_TYPES, inlineReportedHeaders, reportedMessage } from './reported-message.js';
 
@@ -50,17 +51,22 @@ export async function parseFailureReport(
         `failure report: message is ${message.byteLength} bytes, over the ${MAX_REPORT_MESSAGE_BYTES}-byte limit`,
       );
     }
+    const repair = repairWhitespaceSeparators(message);
+    const early: ParseWarning[] =
+      repair.repaired === 0
+        ? []
+        : [`${repair.repaired} MIME header block(s) ended by a line of only whitespace, read as an empty line`];
     let email: Email;
     try {
       // forceRfc822Attachments: the reported message must stay raw bytes, not be merged into text/html.
-      email = await PostalMime.parse(message, { attachmentEncoding: 'arraybuffer', forceRfc822Attachments: true });
+      email = await PostalMime.parse(repair.bytes, { attachmentEncoding: 'arraybuffer', forceRfc822Attachments: true });
     } catch (err) {
       return fail(`failure report: not a parsable MIME message: ${errorText(err)}`);
     }
     const keepBody = options?.keepBody === true;
     const arfPart = email.attachments.find((a) => a.mimeType === FEEDBACK_REPORT_TYPE);
-    if (arfPart) return parseArf(email, arfPart, keepBody);
-    return parseNonArf(email, keepBody);
+    if (arfPart) return parseArf(email, arfPart, keepBody, early);
+    return parseNonArf(email, keepBody, early);
   } catch (err) {
     // Last line of defence: a bug or an unforeseen input must not escape as an exception.
     return fail(`failure report: unexpected error: ${errorText(err)}`);
@@ -70,8 +76,13 @@ export async function parseFailureReport(
 // ---------------------------------------------------------------------------------------------
 // ARF (RFC 5965, RFC 6591, RFC 9991)
 
-function parseArf(email: Email, arfPart: Attachment, keepBody: boolean): ParseResult<FailureReport> {
-  const warnings: ParseWarning[] = [];
+function parseArf(
+  email: Email,
+  arfPart: Attachment,
+  keepBody: boolean,
+  early: readonly ParseWarning[],
+): ParseResult<FailureReport> {
+  const warnings: ParseWarning[] = [...early];
   const fields = parseFieldBlock(attachmentText(arfPart), warnings);
   const feedbackType = fields.get('feedback-type')?.[0]?.toLowerCase();
   if (feedbackType === undefined || feedbackType === '') {
@@ -161,7 +172,7 @@ const TEXT_LABELS: ReadonlyMap<string, LabelKey> = new Map([
   ['original mail from', 'mailFrom'],
 ]);
 
-function parseNonArf(email: Email, keepBody: boolean): ParseResult<FailureReport> {
+function parseNonArf(email: Email, keepBody: boolean, early: readonly ParseWarning[]): ParseResult<FailureReport> {
   const text = email.text ?? '';
   const labels = textLabels(text);
   // Two labelled lines, one naming the domain or IP, before we believe this is a report: a
@@ -169,7 +180,7 @@ function parseNonArf(email: Email, keepBody: boolean): ParseResult<FailureReport
   if (labels.size < 2 || !(labels.has('domain') || labels.has('ip'))) {
     return fail('not a DMARC failure report: no message/feedback-report part and no recognisable failure-report text');
   }
-  const warnings: ParseWarning[] = [];
+  const warnings: ParseWarning[] = [...early];
   const reportedDomain = labels.get('domain');
   const sourceIp = labels.get('ip');
   if (reportedDomain === undefined) warnings.push('text report: no Sender Domain line');

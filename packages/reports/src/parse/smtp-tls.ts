@@ -148,11 +148,16 @@ class TlsReader {
     return n;
   }
 
-  /** RFC 3339 date-time → epoch seconds. */
+  /**
+   * RFC 3339 date-time → epoch seconds. A date-time without an offset ("2023-01-10T00:00:00", as
+   * Microsoft sends) is not RFC 3339 (§5.6 requires time-offset); RFC 8460 §4.4 date ranges are UTC
+   * days, so it is read as UTC and the leniency recorded as a warning rather than the report lost.
+   */
   private dateTime(value: unknown, where: string): number {
     const text = this.string(value, where);
-    const shape = /^(\d{4})-(\d{2})-(\d{2})[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.exec(text);
-    const ms = shape === null ? NaN : Date.parse(text);
+    const shape = /^(\d{4})-(\d{2})-(\d{2})[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?$/.exec(text);
+    const offset = shape?.[5];
+    const ms = shape === null ? NaN : Date.parse(offset === undefined ? `${text.replace(' ', 'T')}Z` : text);
     // Date.parse rolls impossible dates over (2024-02-30 becomes March 1): the day must exist.
     const [year, month, day] = [Number(shape?.[1]), Number(shape?.[2]), Number(shape?.[3])];
     const calendar = new Date(Date.UTC(year, month - 1, day));
@@ -160,6 +165,7 @@ class TlsReader {
     if (Number.isNaN(ms) || !exists) {
       throw new TlsProblem(`${where}: ${JSON.stringify(text)} is not an RFC 3339 date-time`);
     }
+    if (offset === undefined) this.warnings.push(`${where}: ${JSON.stringify(text)} has no time offset, read as UTC`);
     return Math.floor(ms / 1000);
   }
 }
