@@ -41,7 +41,7 @@ test('PostgreSQL: migrations run once; two stores opening at once both work; dat
   await client.connect();
   const versions = await client.query(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
   await client.end();
-  assert.deepEqual(versions.rows, [{ version: 1 }, { version: 2 }]);
+  assert.deepEqual(versions.rows, [{ version: 1 }, { version: 2 }, { version: 3 }]);
   const again = await PostgresReportStore.open(URL, { schema });
   assert.equal((await again.totals({})).reports, 1);
   await again.close();
@@ -64,6 +64,33 @@ test('PostgreSQL: a report of 20,000 records is stored in batches and exported i
   } finally {
     await store.close();
   }
+});
+
+test('PostgreSQL: read-only opening reads a current store, writes nothing, and refuses a schema that holds none', async () => {
+  const schema = nextSchema();
+  const writer = await PostgresReportStore.open(URL, { schema });
+  await writer.save([{ kind: 'aggregate', report: aggregate({}) }], 'a.xml');
+  await writer.close();
+  const reader = await PostgresReportStore.open(URL, { schema, readonly: true });
+  try {
+    assert.equal((await reader.totals({})).reports, 1);
+    await assert.rejects(
+      reader.save([{ kind: 'aggregate', report: aggregate({ id: 'other' }) }], 'b.xml'),
+      /read-only transaction/,
+    );
+  } finally {
+    await reader.close();
+  }
+  const empty = nextSchema();
+  await assert.rejects(
+    PostgresReportStore.open(URL, { schema: empty, readonly: true }),
+    /holds no mailward report store/,
+  );
+  const client = new pg.Client({ connectionString: URL });
+  await client.connect();
+  const created = await client.query('SELECT 1 FROM information_schema.schemata WHERE schema_name = $1', [empty]);
+  await client.end();
+  assert.equal(created.rowCount, 0, 'a read-only open creates no schema');
 });
 
 test('PostgreSQL: an unreachable server is an error naming the problem', async () => {

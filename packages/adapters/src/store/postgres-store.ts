@@ -170,7 +170,7 @@ export class PostgresReportStore implements ReportStore {
           if (version === undefined) throw new Error(`schema ${schema} holds no mailward report store`);
           if (version < latestPostgresVersion()) {
             throw new Error(
-              `schema ${schema} has version ${version}, older than ${latestPostgresVersion()}: run a writing command once (e.g. mailward reports ingest) as a role that may change it, to upgrade`,
+              `schema ${schema} has version ${version}, older than ${latestPostgresVersion()}: upgrade it once with "mailward reports upgrade" as a role that may change it`,
             );
           }
         } finally {

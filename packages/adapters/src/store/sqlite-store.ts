@@ -4,7 +4,6 @@
  * one item are written in one transaction; reports already stored are recognised by their natural
  * key (reporter, report id, policy domain, date range) and skipped, so ingest is idempotent.
  */
-import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type {
   AggregateRecord,
@@ -31,6 +30,9 @@ import type {
   VerdictCounts,
 } from '@mailward/reports';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+import { openReadonlyDatabase, SqliteStoreProblem } from './sqlite-readonly.js';
+
+export { SqliteStoreProblem } from './sqlite-readonly.js';
 import {
   AGGREGATE_DAY_COLUMNS,
   AGGREGATE_RECORD_COLUMNS,
@@ -95,9 +97,6 @@ export interface SqliteStoreOptions {
   readonly readonly?: boolean;
 }
 
-/** The store file cannot be used as asked; the message names the file and what to do. */
-export class SqliteStoreProblem extends Error {}
-
 export class SqliteReportStore implements ReportStore {
   private readonly db: Database.Database;
   private readonly now: () => number;
@@ -106,9 +105,7 @@ export class SqliteReportStore implements ReportStore {
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.now = options.now ?? Date.now;
     if (options.readonly === true) {
-      // better-sqlite3 says only "unable to open database file"; a reading command should say which.
-      if (!existsSync(path)) throw new SqliteStoreProblem(`${path} does not exist`);
-      this.db = new Database(path, { readonly: true, fileMustExist: true });
+      this.db = openReadonlyDatabase(path);
       this.db.pragma('busy_timeout = 5000');
       this.checkReadable(path);
       return;
@@ -138,7 +135,7 @@ export class SqliteReportStore implements ReportStore {
     if (version < latest) {
       this.db.close();
       throw new SqliteStoreProblem(
-        `${path} has schema version ${version}, older than ${latest}: run a writing command once (e.g. mailward reports ingest with no new input) as a user who may write it, to upgrade`,
+        `${path} has schema version ${version}, older than ${latest}: upgrade it once with "mailward reports upgrade --store sqlite:${path}" as a user who may write it`,
       );
     }
   }
