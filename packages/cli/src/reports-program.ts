@@ -1,14 +1,25 @@
 /** Wires `mailward reports ...` into commander; each action opens the store, runs, closes it. */
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { Option } from 'commander';
-import type { ReportStore } from '@mailward/reports';
+import { InvalidArgumentError, Option } from 'commander';
+import type { ReportStore, SummaryFilter } from '@mailward/reports';
+import { DEFAULT_DATA_MINIMUM } from '@mailward/reports';
 import type { CommandResult } from './commands/result.js';
 import { runError, usageError } from './commands/result.js';
-import { demoCommand, exportCommand, ingestCommand, parseSince, summaryCommand } from './commands/reports.js';
+import {
+  demoCommand,
+  exportCommand,
+  ingestCommand,
+  parseSince,
+  parseUntil,
+  summaryCommand,
+} from './commands/reports.js';
+import type { OpenStoreOptions } from './store-setup.js';
 import { DEFAULT_STORE, openStore } from './store-setup.js';
+import type { StoredKind } from './commands/reports-lists.js';
+import { listCommand, showCommand } from './commands/reports-lists.js';
 import { receiveCommand } from './commands/reports-receive.js';
 import { OfflineIpDatabase, readFileLimited } from '@mailward/adapters';
 import { enrichCommand } from './commands/reports-enrich.js';
@@ -20,8 +31,9 @@ async function withStore(
   command: string,
   spec: string,
   run: (store: ReportStore, description: string) => Promise<CommandResult>,
+  options: OpenStoreOptions = {},
 ): Promise<CommandResult> {
-  const setup = await openStore(spec);
+  const setup = await openStore(spec, options);
   if (!setup.ok) return setup.usage ? usageError(command, setup.reason) : runError(command, setup.reason);
   try {
     return await run(setup.store, setup.description);
@@ -30,17 +42,52 @@ async function withStore(
   }
 }
 
-function filterOf(command: string, options: { domain?: string; since?: string }) {
+/** Commands that only read: the store must exist, and is opened read-only. */
+const READING = { readonly: true } as const;
+
+interface FilterOptions {
+  readonly domain?: string;
+  readonly since?: string;
+  readonly until?: string;
+}
+
+function filterOf(command: string, options: FilterOptions): { filter: SummaryFilter } | { error: CommandResult } {
   const since = options.since === undefined ? undefined : parseSince(options.since);
   if (options.since !== undefined && since === undefined) {
     return { error: usageError(command, `--since ${JSON.stringify(options.since)}: expected YYYY-MM-DD`) };
   }
+  const until = options.until === undefined ? undefined : parseUntil(options.until);
+  if (options.until !== undefined && until === undefined) {
+    return { error: usageError(command, `--until ${JSON.stringify(options.until)}: expected YYYY-MM-DD`) };
+  }
+  if (since !== undefined && until !== undefined && until <= since) {
+    return { error: usageError(command, `--until ${options.until} is not after --since ${options.since}`) };
+  }
   return {
     filter: {
-      ...(options.domain === undefined ? {} : { domain: options.domain.toLowerCase() }),
+      ...(options.domain === undefined ? {} : { domain: options.domain.toLowerCase().replace(/\.$/, '') }),
       ...(since === undefined ? {} : { since }),
+      ...(until === undefined ? {} : { until }),
     },
   };
+}
+
+/** A count option: a whole number from 0 up, or a usage error naming the option. */
+function countOf(name: string, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n > max) {
+      throw new InvalidArgumentError(`${name} takes a whole number from 0 to ${max}, not ${JSON.stringify(value)}`);
+    }
+    return n;
+  };
+}
+
+function filterOptions(command: Command, what: string): Command {
+  return command
+    .option('--domain <domain>', `only ${what} for this domain`)
+    .option('--since <date>', `only ${what} from this UTC day on (YYYY-MM-DD)`)
+    .option('--until <date>', `only ${what} up to and including this UTC day (YYYY-MM-DD)`);
 }
 
 export function registerReportsCommands(
@@ -178,37 +225,147 @@ export function registerReportsCommands(
     );
   });
 
-  reports
-    .command('summary')
-    .description('Summarise stored aggregate reports: volume, pass rates, top sources, readiness for p=reject')
-    .addOption(storeOption())
-    .option('--domain <domain>', 'only reports for this policy domain')
-    .option('--since <date>', 'only reports ending on or after this date (YYYY-MM-DD)')
+  filterOptions(
+    reports
+      .command('summary')
+      .description('Summarise stored aggregate reports: volume, pass rates, top sources, readiness for p=reject')
+      .addOption(storeOption()),
+    'reports',
+  )
+    .addOption(
+      new Option('--min-days <n>', 'readiness: UTC days with report data needed before judging')
+        .argParser(countOf('--min-days', 3660))
+        .default(DEFAULT_DATA_MINIMUM.days),
+    )
+    .addOption(
+      new Option('--min-messages <n>', 'readiness: messages needed before judging')
+        .argParser(countOf('--min-messages', Number.MAX_SAFE_INTEGER))
+        .default(DEFAULT_DATA_MINIMUM.messages),
+    )
+    .addOption(
+      new Option('--min-reporters <n>', 'readiness: reporting organisations needed before judging')
+        .argParser(countOf('--min-reporters', 100_000))
+        .default(DEFAULT_DATA_MINIMUM.reporters),
+    )
     .option('--json', 'print JSON', false)
-    .action(async (options: { store: string; domain?: string; since?: string; json: boolean }) => {
-      const filter = filterOf('reports summary', options);
-      if ('error' in filter) return done(filter.error as CommandResult);
+    .action(
+      async (
+        options: FilterOptions & {
+          store: string;
+          json: boolean;
+          minDays: number;
+          minMessages: number;
+          minReporters: number;
+        },
+      ) => {
+        const filter = filterOf('reports summary', options);
+        if ('error' in filter) return done(filter.error);
+        const minimum = { days: options.minDays, messages: options.minMessages, reporters: options.minReporters };
+        done(
+          await withStore(
+            'reports summary',
+            options.store,
+            (store) => summaryCommand({ filter: filter.filter, json: options.json, minimum }, store),
+            READING,
+          ),
+        );
+      },
+    );
+
+  filterOptions(
+    reports
+      .command('export')
+      .description(
+        'Print every stored aggregate record with its report, DKIM and SPF results and enrichment, as CSV or JSON lines',
+      )
+      .addOption(storeOption())
+      .addOption(new Option('--format <format>', 'csv or json').choices(['csv', 'json']).default('csv')),
+    'reports',
+  ).action(async (options: FilterOptions & { store: string; format: 'csv' | 'json' }) => {
+    const filter = filterOf('reports export', options);
+    if ('error' in filter) return done(filter.error);
+    done(
+      await withStore(
+        'reports export',
+        options.store,
+        (store) => exportCommand({ filter: filter.filter, format: options.format }, store),
+        READING,
+      ),
+    );
+  });
+
+  const stored: readonly { kind: StoredKind; what: string; description: string }[] = [
+    { kind: 'failures', what: 'failure reports', description: 'Failure reports (RFC 6591 / RFC 9991) in the store' },
+    { kind: 'tls', what: 'SMTP TLS reports', description: 'SMTP TLS reports (RFC 8460) in the store' },
+    {
+      kind: 'quarantine',
+      what: 'quarantined inputs',
+      description: 'Inputs that could not be read as reports, kept with the reason',
+    },
+  ];
+  for (const { kind, what, description } of stored) {
+    const group = reports.command(kind).description(description);
+    filterOptions(group.command('list').description(`List ${what}, newest first`).addOption(storeOption()), what)
+      .addOption(new Option('--limit <n>', 'at most this many').argParser(countOf('--limit', 100_000)).default(50))
+      .addOption(
+        new Option('--offset <n>', 'skip this many first')
+          .argParser(countOf('--offset', Number.MAX_SAFE_INTEGER))
+          .default(0),
+      )
+      .option('--json', 'print JSON', false)
+      .action(async (options: FilterOptions & { store: string; limit: number; offset: number; json: boolean }) => {
+        const filter = filterOf(`reports ${kind} list`, options);
+        if ('error' in filter) return done(filter.error);
+        done(
+          await withStore(
+            `reports ${kind} list`,
+            options.store,
+            (store) =>
+              listCommand(
+                {
+                  kind,
+                  filter: filter.filter,
+                  page: { limit: options.limit, offset: options.offset },
+                  json: options.json,
+                },
+                store,
+              ),
+            READING,
+          ),
+        );
+      });
+    const show = group
+      .command('show')
+      .description(`Show one of the ${what} in full`)
+      .argument('<id>', 'its ID, from the list', countOf('<id>', Number.MAX_SAFE_INTEGER))
+      .addOption(storeOption())
+      .option('--json', 'print JSON', false);
+    if (kind === 'quarantine')
+      show.option('--raw', 'write the bytes exactly as they arrived (redirect to a file)', false);
+    show.action(async (id: number, options: { store: string; json: boolean; raw?: boolean }) => {
       done(
-        await withStore('reports summary', options.store, (store) =>
-          summaryCommand({ filter: filter.filter, json: options.json }, store),
+        await withStore(
+          `reports ${kind} show`,
+          options.store,
+          (store) =>
+            showCommand({ kind, id, json: options.json, raw: options.raw === true, storeSpec: options.store }, store),
+          READING,
         ),
       );
     });
+  }
 
   reports
-    .command('export')
-    .description('Print every stored aggregate record with its report, as CSV or JSON lines')
+    .command('upgrade')
+    .description("Upgrade a store's schema to this version of mailward (reading commands open it read-only and do not)")
     .addOption(storeOption())
-    .addOption(new Option('--format <format>', 'csv or json').choices(['csv', 'json']).default('csv'))
-    .option('--domain <domain>', 'only reports for this policy domain')
-    .option('--since <date>', 'only reports ending on or after this date (YYYY-MM-DD)')
-    .action(async (options: { store: string; format: 'csv' | 'json'; domain?: string; since?: string }) => {
-      const filter = filterOf('reports export', options);
-      if ('error' in filter) return done(filter.error as CommandResult);
+    .action(async (options: { store: string }) => {
       done(
-        await withStore('reports export', options.store, (store) =>
-          exportCommand({ filter: filter.filter, format: options.format }, store),
-        ),
+        await withStore('reports upgrade', options.store, async (_store, description) => ({
+          exitCode: 0,
+          stdout: `${description} is at the current schema version\n`,
+          stderr: '',
+        })),
       );
     });
 
@@ -223,21 +380,28 @@ export function registerReportsCommands(
     .option('--dir <directory>', 'where to write the demo report files (default: a new temporary directory)')
     .option('--json', 'print the summary as JSON', false)
     .action(async (options: { store: string; dir?: string; json: boolean }) => {
-      const directory = options.dir ?? (await mkdtemp(join(tmpdir(), 'mailward-demo-')));
-      done(
-        await withStore('reports demo', options.store, (store, description) =>
-          demoCommand(
-            { directory, now: Math.floor(Date.now() / 1000), json: options.json },
-            {
-              store,
-              storeDescription: description,
-              writeFiles: async (dir, files) => {
-                await mkdir(dir, { recursive: true });
-                for (const file of files) await writeFile(join(dir, file.name), file.bytes);
+      // A directory we made is removed after the ingest (the reports are in the store then); one
+      // the user named is theirs to keep.
+      const madeDirectory = options.dir === undefined ? await mkdtemp(join(tmpdir(), 'mailward-demo-')) : undefined;
+      const directory = options.dir ?? (madeDirectory as string);
+      try {
+        done(
+          await withStore('reports demo', options.store, (store, description) =>
+            demoCommand(
+              { directory, now: Math.floor(Date.now() / 1000), json: options.json, kept: madeDirectory === undefined },
+              {
+                store,
+                storeDescription: description,
+                writeFiles: async (dir, files) => {
+                  await mkdir(dir, { recursive: true });
+                  for (const file of files) await writeFile(join(dir, file.name), file.bytes);
+                },
               },
-            },
+            ),
           ),
-        ),
-      );
+        );
+      } finally {
+        if (madeDirectory !== undefined) await rm(madeDirectory, { recursive: true, force: true });
+      }
     });
 }

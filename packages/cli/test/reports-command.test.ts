@@ -59,7 +59,7 @@ test('reports export: CSV with a header, quoting, and spreadsheet formulas defus
   const store = `sqlite:${join(dir, 'export.db')}`;
   const reports = join(dir, 'in');
   const xml = (id: string, from: string) =>
-    `<feedback><report_metadata><org_name>=HYPERLINK("http://evil")</org_name><email>a@b</email><report_id>${id}</report_id><date_range><begin>1800000000</begin><end>1800086399</end></date_range></report_metadata><policy_published><domain>example.com</domain><p>none</p></policy_published><record><row><source_ip>192.0.2.1</source_ip><count>5</count><policy_evaluated><disposition>none</disposition><dkim>pass</dkim><spf>fail</spf></policy_evaluated></row><identifiers><header_from>${from}</header_from></identifiers><auth_results><dkim><domain>example.com</domain><result>pass</result></dkim></auth_results></record></feedback>`;
+    `<feedback><report_metadata><org_name>=HYPERLINK("http://evil")</org_name><email>a@b</email><report_id>${id}</report_id><date_range><begin>1800000000</begin><end>1800086399</end></date_range></report_metadata><policy_published><domain>example.com</domain><p>none</p></policy_published><record><row><source_ip>192.0.2.1</source_ip><count>5</count><policy_evaluated><disposition>none</disposition><dkim>pass</dkim><spf>fail</spf><reason><type>forwarded</type></reason></policy_evaluated></row><identifiers><header_from>${from}</header_from></identifiers><auth_results><dkim><domain>example.com</domain><selector>s1</selector><result>pass</result></dkim><dkim><domain>mail.example.net</domain><result>fail</result></dkim><spf><domain>bounce.example.com</domain><scope>mfrom</scope><result>pass</result></spf></auth_results></record></feedback>`;
   const { mkdirSync } = await import('node:fs');
   mkdirSync(reports);
   writeFileSync(join(reports, 'a.xml'), xml('a,"1"', 'example.com'));
@@ -69,14 +69,35 @@ test('reports export: CSV with a header, quoting, and spreadsheet formulas defus
   const lines = csv.stdout.trimEnd().split('\n');
   assert.equal(
     lines[0],
-    'reporter,reportId,policyDomain,begin,end,sourceIp,count,disposition,headerFrom,envelopeFrom,dkimAligned,spfAligned,dmarcPass,reporterDkim,reporterSpf',
+    'reporter,reportId,policyDomain,begin,end,sourceIp,count,disposition,headerFrom,envelopeFrom,dmarcPass,reporterDkim,reporterSpf,recomputedDmarcPass,recomputedDkimAligned,recomputedSpfAligned,dkimDomains,dkimSelectors,dkimResults,spfDomains,spfScopes,spfResults,overrideReasons,ptr,ptrConfirmed,asn,asName,country,service',
   );
   assert.equal(
     lines[1],
-    `"'=HYPERLINK(""http://evil"")","a,""1""",example.com,1800000000,1800086399,192.0.2.1,5,none,example.com,,true,false,true,pass,fail`,
+    `"'=HYPERLINK(""http://evil"")","a,""1""",example.com,2027-01-15T08:00:00Z,2027-01-16T07:59:59Z,192.0.2.1,5,none,example.com,,true,pass,fail,true,true,true,example.com mail.example.net,s1 none,pass fail,bounce.example.com,mfrom,pass,forwarded,,,,,,`,
   );
   const jsonLines = await runProgram(['reports', 'export', '--store', store, '--format', 'json'], env);
-  assert.equal((JSON.parse(jsonLines.stdout.split('\n')[0] ?? '') as { count: number }).count, 5);
+  assert.deepEqual(JSON.parse(jsonLines.stdout.split('\n')[0] ?? ''), {
+    reporter: '=HYPERLINK("http://evil")',
+    reportId: 'a,"1"',
+    policyDomain: 'example.com',
+    begin: '2027-01-15T08:00:00Z',
+    end: '2027-01-16T07:59:59Z',
+    sourceIp: '192.0.2.1',
+    count: 5,
+    disposition: 'none',
+    headerFrom: 'example.com',
+    envelopeFrom: null,
+    dmarcPass: true,
+    reporterDkim: 'pass',
+    reporterSpf: 'fail',
+    recomputed: { dmarcPass: true, dkimAligned: true, spfAligned: true },
+    dkim: [
+      { domain: 'example.com', selector: 's1', result: 'pass' },
+      { domain: 'mail.example.net', result: 'fail' },
+    ],
+    spf: [{ domain: 'bounce.example.com', scope: 'mfrom', result: 'pass' }],
+    overrideReasons: [{ type: 'forwarded' }],
+  });
   assert.equal(csvField('-1+2'), "'-1+2");
   assert.equal(csvField(3), '3');
 });

@@ -2,10 +2,11 @@
  * `mailward reports ingest|summary|export|demo`: thin wrappers over @mailward/reports with a store
  * and sources from @mailward/adapters.
  */
-import type { IngestCounts, ReportSource, ReportStore, StoredAggregateRow, SummaryFilter } from '@mailward/reports';
+import type { DataMinimum, IngestCounts, ReportSource, ReportStore, SummaryFilter } from '@mailward/reports';
 import { demoReportFiles, ingest, summarize } from '@mailward/reports';
 import { FileSource, ImapSource, MaildirSource, MboxSource } from '@mailward/adapters';
 import { renderSummaryText } from '../render/report-summary.js';
+import { EXPORT_COLUMNS, exportJson } from './reports-export.js';
 import type { CommandResult } from './result.js';
 import { runError, usageError } from './result.js';
 
@@ -164,10 +165,12 @@ function countsText(c: IngestCounts, problems: readonly string[]): string {
 export interface SummaryArgs {
   readonly filter: SummaryFilter;
   readonly json: boolean;
+  /** The data readiness needs before it judges (defaults: DEFAULT_DATA_MINIMUM). */
+  readonly minimum?: DataMinimum;
 }
 
 export async function summaryCommand(args: SummaryArgs, store: ReportStore): Promise<CommandResult> {
-  const summary = await summarize(store, args.filter);
+  const summary = await summarize(store, args.filter, args.minimum === undefined ? {} : { minimum: args.minimum });
   return {
     exitCode: 0,
     stdout: args.json ? `${JSON.stringify(summary, null, 2)}\n` : renderSummaryText(summary),
@@ -175,32 +178,18 @@ export async function summaryCommand(args: SummaryArgs, store: ReportStore): Pro
   };
 }
 
-const EXPORT_COLUMNS: readonly (keyof StoredAggregateRow)[] = [
-  'reporter',
-  'reportId',
-  'policyDomain',
-  'begin',
-  'end',
-  'sourceIp',
-  'count',
-  'disposition',
-  'headerFrom',
-  'envelopeFrom',
-  'dkimAligned',
-  'spfAligned',
-  'dmarcPass',
-  'reporterDkim',
-  'reporterSpf',
-];
-
 export async function exportCommand(
   args: { readonly filter: SummaryFilter; readonly format: 'csv' | 'json' },
   store: ReportStore,
 ): Promise<CommandResult> {
   const out: string[] = [];
-  if (args.format === 'csv') out.push(EXPORT_COLUMNS.join(','));
+  if (args.format === 'csv') out.push(EXPORT_COLUMNS.map((c) => c.name).join(','));
   for await (const row of store.aggregateRows(args.filter)) {
-    out.push(args.format === 'csv' ? EXPORT_COLUMNS.map((c) => csvField(row[c])).join(',') : JSON.stringify(row));
+    out.push(
+      args.format === 'csv'
+        ? EXPORT_COLUMNS.map((c) => csvField(c.value(row))).join(',')
+        : JSON.stringify(exportJson(row)),
+    );
   }
   return { exitCode: 0, stdout: out.length === 0 ? '' : `${out.join('\n')}\n`, stderr: '' };
 }
@@ -218,6 +207,8 @@ export function csvField(value: unknown): string {
 
 export interface DemoArgs {
   readonly directory: string;
+  /** False when the directory is temporary and removed after the ingest. */
+  readonly kept: boolean;
   readonly now: number;
   readonly json: boolean;
 }
@@ -238,8 +229,14 @@ export async function demoCommand(
   const summary = await summaryCommand({ filter: { domain: 'example.com' }, json: args.json }, deps.store);
   const header = args.json
     ? ''
-    : `Wrote ${files.length} demo report files to ${args.directory}; ingesting into ${deps.storeDescription}\n${ingested.stdout}\n`;
+    : `${args.kept ? `Wrote ${files.length} demo report files to ${args.directory}` : `Generated ${files.length} demo report files`}; ingesting into ${deps.storeDescription}\n${ingested.stdout}\n`;
   return { exitCode: 0, stdout: header + summary.stdout, stderr: '' };
+}
+
+/** `--until`: a day counts whole (up to the next UTC midnight); a date-time is the exact end. */
+export function parseUntil(text: string): number | undefined {
+  const at = parseSince(text);
+  return at === undefined || text.length !== 10 ? at : at + 86_400;
 }
 
 /** "YYYY-MM-DD" or an ISO date-time → epoch seconds. */

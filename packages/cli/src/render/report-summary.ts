@@ -14,11 +14,15 @@ const READINESS_TITLE = {
 
 export function renderSummaryText(summary: ReportSummary): string {
   const { totals, rates, filter } = summary;
+  const day = (seconds: number) => new Date(seconds * 1000).toISOString().slice(0, 10);
+  const range = [
+    ...(filter.since === undefined ? [] : [`since ${day(filter.since)}`]),
+    // --until is exclusive inside (the next midnight); the user named the day before it.
+    ...(filter.until === undefined ? [] : [`until ${day(filter.until - 1)}`]),
+  ];
   const scope = [
     filter.domain === undefined ? 'all domains' : filter.domain,
-    filter.since === undefined
-      ? 'all stored data'
-      : `since ${new Date(filter.since * 1000).toISOString().slice(0, 10)}`,
+    ...(range.length === 0 ? ['all stored data'] : range),
   ].join(', ');
   const lines: string[] = [
     `DMARC aggregate reports (${scope})`,
