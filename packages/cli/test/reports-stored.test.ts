@@ -334,3 +334,23 @@ test('reports demo removes the temporary directory it made, and keeps a --dir th
   const after = readdirSync(tmpdir()).filter((n) => n.startsWith('mailward-demo-') && !before.has(n));
   assert.deepEqual(after, []);
 });
+
+test('summary text: one failing message is "1 failing message"', async () => {
+  const input = join(dir, 'one-failing');
+  mkdirSync(input);
+  writeFileSync(
+    join(input, 'r.xml'),
+    aggregateXml({
+      org: 'provider-a.example',
+      id: 'one-failing-1',
+      rows: [
+        { ip: '192.0.2.9', count: 3, from: 'example.com', dkim: 'pass', spf: 'pass' },
+        { ip: '192.0.2.9', count: 1, from: 'example.com', dkim: 'fail', spf: 'fail' },
+      ],
+    }),
+  );
+  const store = `sqlite:${join(dir, 'one-failing.db')}`;
+  assert.equal((await run('reports', 'ingest', input, '--store', store)).exitCode, 0);
+  const text = await run('reports', 'summary', '--store', store);
+  assert.match(text.stdout, /fix 192\.0\.2\.9: 1 failing message;/);
+});
