@@ -1,5 +1,6 @@
 /** Text rendering of a report summary: pure, summary in, lines out. */
 import type { ReportSummary, SourceSummary } from '@mailward/reports';
+import { terminalSafe } from './terminal-safe.js';
 
 const number = (n: number): string => Math.round(n).toLocaleString('en-US');
 const percent = (share: number): string => `${(share * 100).toFixed(1)}%`;
@@ -84,7 +85,8 @@ export function renderSummaryText(summary: ReportSummary): string {
     const who = s.service === undefined ? s.sourceIp : `${s.sourceIp} (${s.service.name})`;
     lines.push(`  fix ${who}: ${plural(s.messages - s.dmarcPass, 'failing message')}; ${advice(s)}`);
   }
-  return `${lines.join('\n')}\n`;
+  // Domains, PTR and AS names and reporter names come from strangers: no terminal escapes.
+  return `${terminalSafe(lines.join('\n'), true)}\n`;
 }
 
 function sourceLine(s: SourceSummary): string {
