@@ -66,6 +66,63 @@ test('PostgreSQL: a report of 20,000 records is stored in batches and exported i
   }
 });
 
+test('PostgreSQL: a version-2 schema is upgraded in place: whole-message days with both verdicts, multi-valued From realigned, quarantine domains', async () => {
+  const schema = nextSchema();
+  const first = await PostgresReportStore.open(URL, { schema });
+  await first.save(
+    [
+      {
+        kind: 'aggregate',
+        report: aggregate({
+          begin: 1_800_000_000,
+          end: 1_800_000_000 + 2 * 86_400 - 1,
+          rows: [
+            ['192.0.2.1', 20, 'example.com'],
+            ['192.0.2.2', 11, 'example.com', 'pages.example.com, example.com'],
+          ],
+        }),
+      },
+    ],
+    'a.xml',
+  );
+  await first.close();
+  // Take the schema back to what version 2 left: no recomputed day column, no quarantine domain,
+  // the multi-valued From failed as one name, fractional day shares.
+  const client = new pg.Client({ connectionString: URL });
+  await client.connect();
+  await client.query(`SET search_path = ${schema}`);
+  await client.query(`DROP INDEX quarantine_domain; DROP INDEX failure_reports_received; DROP INDEX tls_reports_time;
+    ALTER TABLE aggregate_days DROP COLUMN recomputed_pass; ALTER TABLE quarantine DROP COLUMN domain;
+    DELETE FROM schema_migrations WHERE version = 3;
+    UPDATE aggregate_records SET dkim_aligned = false, dmarc_pass = false WHERE header_from LIKE '%,%';
+    UPDATE aggregate_days SET messages = messages + 0.4, dmarc_pass = dmarc_pass / 3;`);
+  await client.query(
+    "INSERT INTO quarantine (sha256, source, reason, bytes, received_at) VALUES ('x', 'in/broken.xml', 'XML: bad', $1, 0)",
+    [Buffer.from('<feedback><policy_published><domain>example.org</domain>')],
+  );
+  await client.end();
+  await assert.rejects(PostgresReportStore.open(URL, { schema, readonly: true }), /has version 2, older than 3/);
+
+  const store = await PostgresReportStore.open(URL, { schema });
+  try {
+    const totals = await store.totals({});
+    assert.deepEqual([totals.messages, totals.dmarcPass, totals.recomputed.dmarcPass], [31, 31, 31]);
+    const days = await store.days({});
+    assert.deepEqual(
+      days.map((d) => [d.day, d.messages, d.dmarcPass, d.recomputedPass]),
+      [
+        // 16, 24 and 8 hours of the range: 31 messages as 10.33, 15.5 and 5.17, in whole messages.
+        ['2027-01-15', 10, 10, 10],
+        ['2027-01-16', 16, 16, 16],
+        ['2027-01-17', 5, 5, 5],
+      ],
+    );
+    assert.equal((await store.totals({ domain: 'example.org' })).quarantined, 1);
+  } finally {
+    await store.close();
+  }
+});
+
 test('PostgreSQL: read-only opening reads a current store, writes nothing, and refuses a schema that holds none', async () => {
   const schema = nextSchema();
   const writer = await PostgresReportStore.open(URL, { schema });
