@@ -178,6 +178,8 @@ test('failures, tls and quarantine: list with filters, show one, JSON; counts re
     store,
   );
   assert.equal(tlsOne.report.organizationName, tls.items[0]?.organizationName);
+  const byDefault = await run('reports', 'tls', '--store', store, '--limit', '1');
+  assert.match(byDefault.stdout, /^SMTP TLS reports \(all domains\): 4 stored, 1-1 shown\n/, 'list is the default');
   const tlsText = await run('reports', 'tls', 'show', String(tls.items[0]?.id), '--store', store);
   assert.match(tlsText.stdout, /^SMTP TLS report \d+ \(RFC 8460\)/);
 
