@@ -65,6 +65,8 @@ export default tseslint.config(
   },
   {
     files: ['scripts/**/*.mjs', 'packages/cli/bin/*.js', 'eslint.config.js'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      globals: { process: 'readonly', console: 'readonly', fetch: 'readonly', AbortSignal: 'readonly' },
+    },
   },
 );
