@@ -227,9 +227,19 @@ export function headerList(text: string): string[] {
     .filter((name) => name !== '');
 }
 
+/**
+ * `--dns`, repeatable. The default is described, not shown: commander would print the empty list
+ * as `(default: [])` after a text that already names the real default.
+ */
+export function dnsServerOption(): Option {
+  return new Option('--dns <host[:port]>', 'DNS server to ask (repeatable)')
+    .argParser(collect)
+    .default([], 'the system resolv.conf');
+}
+
 export function withDns(command: Command): Command {
   return command
-    .option('--dns <host[:port]>', 'DNS server to ask (repeatable); default: the system resolv.conf', collect, [])
+    .addOption(dnsServerOption())
     .option('--dns-fixture <file>', 'answer DNS from a zone fixture file (YAML/JSON, see docs/dns-fixture.md)')
     .addOption(new Option('--dns-timeout <ms>', 'timeout of one DNS attempt').argParser(positiveInt));
 }

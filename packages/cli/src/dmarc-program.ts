@@ -25,7 +25,12 @@ export function registerDmarcCommands(
       .requiredOption('--ip <address>', 'SMTP client IP address')
       .requiredOption('--mail-from <address>', "MAIL FROM address; '' is the null reverse-path")
       .option('--helo <name>', 'HELO/EHLO name')
-      .option('--authserv-id <id>', 'authserv-id for Authentication-Results (default: this host name)', env.hostname)
+      .addOption(
+        new Option('--authserv-id <id>', 'authserv-id for Authentication-Results').default(
+          env.hostname,
+          'this host name',
+        ),
+      )
       .option('--json', 'print a JSON object instead of text', false)
       .addOption(new Option('--mode <mode>', 'DMARC rules').choices(['rfc9989', 'rfc7489']).default('rfc9989'))
       .addOption(

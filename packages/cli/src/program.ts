@@ -13,7 +13,8 @@ import { writeFileSync } from 'node:fs';
 import { HttpsMtaStsFetcher, StartTlsProbe } from '@mailward/adapters';
 import { runError, usageError } from './commands/result.js';
 import type { DnsCliOptions } from './dkim-program.js';
-import { dnsOptions, withDns } from './dkim-program.js';
+import { dnsOptions, dnsServerOption, withDns } from './dkim-program.js';
+import { mailwardVersion } from './version.js';
 
 export interface ProgramEnvironment extends DkimProgramEnvironment {
   /** Host name of this machine, used as the receiver in Received-SPF. */
@@ -41,9 +42,9 @@ export async function runProgram(argv: readonly string[], env: ProgramEnvironmen
   const program = new Command()
     .name('mailward')
     .description(
-      'Mail domain authentication toolkit: SPF (RFC 7208), DKIM (RFC 6376, 8301, 8463), ARC (RFC 8617), DMARC (RFC 9989, 7489); audits and reports to come.',
+      'Mail domain authentication toolkit: SPF (RFC 7208), DKIM (RFC 6376, 8301, 8463), ARC (RFC 8617), DMARC (RFC 9989, 7489), domain audits and surveys, DMARC and SMTP TLS reports.',
     )
-    .version('0.1.0')
+    .version(mailwardVersion)
     .exitOverride()
     .configureOutput({ writeOut: (text) => (stdout += text), writeErr: (text) => (stderr += text) })
     .showHelpAfterError();
@@ -58,7 +59,7 @@ export async function runProgram(argv: readonly string[], env: ProgramEnvironmen
     )
     .option('--helo <name>', 'HELO/EHLO name; also checked as its own identity')
     .option('--json', 'print a JSON object instead of text', false)
-    .option('--dns <host[:port]>', 'DNS server to ask (repeatable); default: the system resolv.conf', collect, [])
+    .addOption(dnsServerOption())
     .option('--dns-fixture <file>', 'answer DNS from a zone fixture file (YAML/JSON, see docs/dns-fixture.md)')
     .addOption(new Option('--dns-timeout <ms>', 'timeout of one DNS attempt').argParser(positiveInt))
     .addOption(
@@ -247,10 +248,6 @@ interface SpfCliOptions {
   dnsTimeout?: number;
   timeBudget?: number;
   receiver: string;
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 function positiveInt(value: string): number {

@@ -115,7 +115,7 @@ export function registerReportsCommands(
       'file, directory, mbox:FILE, maildir:DIR or imap[s]://USER@HOST[:PORT]/FOLDER[?archive=A&invalid=I]',
     )
     .addOption(storeOption())
-    .option('--keep-failure-bodies', 'keep the body of messages in failure reports (default: headers only)', false)
+    .option('--keep-failure-bodies', 'keep the body of messages in failure reports, not only their header', false)
     .option('--json', 'print the counts as JSON', false)
     .option('--watch', 'IMAP: keep running, waiting for new reports (IDLE), until interrupted', false)
     .action(

@@ -20,3 +20,4 @@ export * from './zone-file.js';
 export * from './dovecot.js';
 export * from './certificate.js';
 export * from './unbound.js';
+export * from './npm-registry.js';
