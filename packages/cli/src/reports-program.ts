@@ -305,7 +305,10 @@ export function registerReportsCommands(
   ];
   for (const { kind, what, description } of stored) {
     const group = reports.command(kind).description(description);
-    filterOptions(group.command('list', { isDefault: true }).description(`List ${what}, newest first`).addOption(storeOption()), what)
+    filterOptions(
+      group.command('list', { isDefault: true }).description(`List ${what}, newest first`).addOption(storeOption()),
+      what,
+    )
       .addOption(new Option('--limit <n>', 'at most this many').argParser(countOf('--limit', 100_000)).default(50))
       .addOption(
         new Option('--offset <n>', 'skip this many first')
