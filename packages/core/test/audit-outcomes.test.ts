@@ -12,7 +12,6 @@ import { resolverFor } from './support/dkim-keys.js';
 
 const RSA_512 =
   'v=DKIM1; k=rsa; p=MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAJhFIUAYPGXQB5e+nCHZdENO2UIIPz9KgpJnsfxF1RChZgXlAJGvzTxtMr5k88t/Olj32askzSF98aj0oi30LKECAwEAAQ==';
-const ED25519 = 'v=DKIM1; k=ed25519; p=EMBqiwzrIKd+uFFVtTrFV7lthOLp31IGqYTGc7Yb/5w=';
 
 const resolver = resolverFor({
   'mx.infra.example': [{ A: '192.0.2.25' }],
