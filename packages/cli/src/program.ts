@@ -169,6 +169,14 @@ Exit codes:
         new Option('--dns-transport <transport>', 'tcp: pipelined connections; udp: one datagram per query')
           .choices(['tcp', 'udp'])
           .default('tcp'),
+      )
+      .addHelpText(
+        'after',
+        `
+Each result has a status: ok, nxdomain (the domain does not exist) or dns-failed (a lookup failed,
+so some area could not be checked); the last two have no grade and are left out of the statistics.
+Exit codes: 0 the scan ran (whatever it found), 1 the results file cannot be opened, 2 bad arguments
+or a list that cannot be read (checked before any DNS query).`,
       ),
   ).action(
     async (
