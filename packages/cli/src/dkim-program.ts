@@ -197,7 +197,15 @@ export function registerDkimCommands(program: Command, env: DkimProgramEnvironme
       .requiredOption('--domain <domain>', 'signing domain (d=)')
       .requiredOption('--selector <name>', 'selector (s=)')
       .requiredOption('--key <file>', 'private key file (PEM)')
-      .option('--json', 'print a JSON object instead of text', false),
+      .option('--json', 'print a JSON object instead of text', false)
+      .addHelpText(
+        'after',
+        `
+Exit codes:
+  0  the published key matches the private key
+  1  it does not, or no usable key is published there
+  3  the DNS lookup failed (the server and the failure are named): the key could not be checked`,
+      ),
   ).action(async (options: DnsCliOptions & { domain: string; selector: string; key: string; json: boolean }) => {
     const setup = await setupResolver(dnsOptions(options));
     if (!setup.ok)

@@ -8,7 +8,9 @@ import { registerArcCommands } from './arc-program.js';
 import { registerDmarcCommands } from './dmarc-program.js';
 import { registerReportsCommands } from './reports-program.js';
 import { checkCommand } from './commands/check.js';
-import { scanCommand, scanReportCommand } from './commands/scan.js';
+import { DEFAULT_TABLE_ROWS, scanCommand, scanReportCommand } from './commands/scan.js';
+import { checkDomainList } from './commands/scan-input.js';
+import { SCRIPT_FILE, STYLE_FILE } from './render/scan-report-assets.js';
 import { writeFileSync } from 'node:fs';
 import { HttpsMtaStsFetcher, StartTlsProbe } from '@mailward/adapters';
 import { runError, usageError } from './commands/result.js';
@@ -108,9 +110,21 @@ export async function runProgram(argv: readonly string[], env: ProgramEnvironmen
       .option('--selectors <list>', 'DKIM selectors to probe besides the common ones (comma-separated)')
       .option('--smtp', 'also probe each MX host: STARTTLS, TLS version, certificate (connects to port 25)', false)
       .addOption(
-        new Option('--smtp-port <port>', 'port to probe instead of 25 (a test server, a relay)').argParser(positiveInt),
+        new Option('--smtp-port <port>', 'port to probe instead of 25 (a test server, a relay)').argParser(
+          positiveCount,
+        ),
       )
-      .option('--json', 'print JSON (schema in docs/audit.md)', false),
+      .option('--json', 'print JSON (schema in docs/audit.md)', false)
+      .addHelpText(
+        'after',
+        `
+Exit codes:
+  0  no warning and no error
+  1  warnings
+  2  errors, or the domain does not exist (NXDOMAIN)
+  3  could not check: DNS lookups failed (the server and the failure are named), so some areas
+     have no grade and the overall grade is none (JSON "grade": null); the domain may be fine`,
+      ),
   ).action(
     async (
       domain: string,
@@ -150,12 +164,20 @@ export async function runProgram(argv: readonly string[], env: ProgramEnvironmen
       .argument('[list]', 'file with one domain per line')
       .option('--db <file>', 'SQLite results file (resume from it)', 'scan-results.db')
       .option('--out <file>', 'also write results as NDJSON (or CSV when the name ends in .csv)')
-      .addOption(new Option('--concurrency <n>', 'domains audited at once').default(32).argParser(positiveInt))
+      .addOption(new Option('--concurrency <n>', 'domains audited at once').default(32).argParser(positiveCount))
       .addOption(new Option('--time-budget <ms>', 'time allowed per domain').default(15_000).argParser(positiveInt))
       .addOption(
         new Option('--dns-transport <transport>', 'tcp: pipelined connections; udp: one datagram per query')
           .choices(['tcp', 'udp'])
           .default('tcp'),
+      )
+      .addHelpText(
+        'after',
+        `
+Each result has a status: ok, nxdomain (the domain does not exist) or dns-failed (a lookup failed,
+so some area could not be checked); the last two have no grade and are left out of the statistics.
+Exit codes: 0 the scan ran (whatever it found), 1 the results file cannot be opened, 2 bad arguments
+or a list that cannot be read (checked before any DNS query).`,
       ),
   ).action(
     async (
@@ -170,6 +192,12 @@ export async function runProgram(argv: readonly string[], env: ProgramEnvironmen
     ) => {
       if (list === undefined) {
         result = usageError('scan', 'give a file with one domain per line');
+        return;
+      }
+      // Before the resolver is set up: that already sends a query (the TCP check).
+      const listProblem = await checkDomainList(list);
+      if (listProblem !== undefined) {
+        result = usageError('scan', listProblem);
         return;
       }
       // Many domains at once: room for their queries in flight, one retry, no cache that would
@@ -194,6 +222,7 @@ export async function runProgram(argv: readonly string[], env: ProgramEnvironmen
           ...(options.out === undefined ? {} : { out: options.out }),
           concurrency: options.concurrency,
           timeBudgetMs: options.timeBudget,
+          settings: { dns: setup.describe, transport: options.dnsTransport },
         },
         {
           resolver: setup.resolver,
@@ -210,11 +239,19 @@ export async function runProgram(argv: readonly string[], env: ProgramEnvironmen
     .command('report')
     .description('Print the survey statistics of a results file and write an HTML page with charts')
     .argument('<db>', 'results file of mailward scan')
-    .option('--html <file>', 'where to write the HTML page (default: DB with .html)')
-    .action((db: string, options: { html?: string }) => {
+    .option(
+      '--html <file>',
+      `where to write the HTML page (default: DB with .html); ${SCRIPT_FILE} and ${STYLE_FILE} are written beside it`,
+    )
+    .addOption(
+      new Option('--table-rows <n>', 'domains listed in the page table')
+        .default(DEFAULT_TABLE_ROWS)
+        .argParser(positiveCount),
+    )
+    .action((db: string, options: { html?: string; tableRows: number }) => {
       result = scanReportCommand(
-        { db, html: options.html ?? db.replace(/\.db$/, '') + '.html' },
-        { writeFile: (path, text) => writeFileSync(path, text) },
+        { db, html: options.html ?? db.replace(/\.db$/, '') + '.html', tableRows: options.tableRows },
+        { writeFile: (path, text) => writeFileSync(path, text), now: Date.now },
       );
     });
 
@@ -248,6 +285,13 @@ interface SpfCliOptions {
   dnsTimeout?: number;
   timeBudget?: number;
   receiver: string;
+}
+
+/** A count (domains, rows): a positive integer, said without a unit. */
+function positiveCount(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed <= 0) throw new InvalidArgumentError('must be a positive integer');
+  return parsed;
 }
 
 function positiveInt(value: string): number {

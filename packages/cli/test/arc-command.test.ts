@@ -86,3 +86,34 @@ test('arc seal then arc verify through the CLI: two hops, then a broken chain', 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('arc seal refuses a message without header fields, and a header list that signs nothing (no empty h=)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mailward-arc-cli-'));
+  try {
+    const keyFile = join(dir, 'k.pem');
+    await runProgram(
+      ['keygen', '--domain', 'list.example', '--selector', 'arc', '--type', 'ed25519', '--out', keyFile],
+      envWith(),
+    );
+    const fixture = join(dir, 'zone.json');
+    await writeFile(fixture, '{}');
+    const args = ['arc', 'seal', '--key', keyFile, '--domain', 'list.example', '--selector', 'arc'];
+    const common = [
+      '--dns-fixture',
+      fixture,
+      '--authserv-id',
+      'mx.list.example',
+      '--auth-results',
+      'mx.list.example; none',
+    ];
+    const bare = await runProgram([...args, ...common], envWith('\r\nHello.\r\n'));
+    assert.equal(bare.exitCode, 1);
+    assert.equal(bare.stdoutBytes, undefined);
+    assert.match(bare.stderr, /^mailward arc seal: the message has no header fields/);
+    const nothing = await runProgram([...args, ...common, '--headers', 'x-absent'], envWith(MESSAGE));
+    assert.equal(nothing.exitCode, 1);
+    assert.match(nothing.stderr, /none of the header fields to sign \(x-absent\) is in the message/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -31,6 +31,12 @@ _dmarc.weak.example:
 open.example:
   - TXT: 'v=spf1 +all'
   - MX: [10, mx.clean.example]
+refusing.example:
+  - REFUSED
+sender.example:
+  - TXT: 'v=spf1 ip4:192.0.2.1 -all'
+old._domainkey.sender.example:
+  - TXT: 'v=DKIM1; k=rsa; p=MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAJhFIUAYPGXQB5e+nCHZdENO2UIIPz9KgpJnsfxF1RChZgXlAJGvzTxtMr5k88t/Olj32askzSF98aj0oi30LKECAwEAAQ=='
 `,
 );
 
@@ -123,4 +129,53 @@ _dmarc.plain.example:
   } finally {
     server.close();
   }
+});
+
+test('mailward check: DNS failures are "could not check", exit 3, JSON grade null, no advice to fix the domain', async () => {
+  const text = await runProgram(['check', 'refusing.example', '--dns-fixture', fixture], env);
+  assert.equal(text.exitCode, 3);
+  assert.match(text.stdout, /^refusing\.example: no grade: SPF, MX, DNSSEC could not be checked/);
+  assert.match(
+    text.stdout,
+    /\nSPF \(could not check: a DNS lookup failed\)\n {2}info {2}spf-lookup-failed: could not check .*refused/,
+  );
+  const json = JSON.parse(
+    (await runProgram(['check', 'refusing.example', '--json', '--dns-fixture', fixture], env)).stdout,
+  ) as {
+    status: string;
+    grade: unknown;
+    grades: Record<string, string>;
+  };
+  assert.equal(json.grade, null);
+  assert.equal(json.status, 'dns-failed');
+  assert.equal(json.grades['spf'], 'could-not-check');
+  const help = await runProgram(['check', '--help'], env);
+  assert.match(help.stdout, /3 {2}could not check: DNS lookups failed/);
+});
+
+test('mailward check: a domain that does not exist is one error with a fix, exit 2, no grade', async () => {
+  const out = await runProgram(['check', 'nowhere.example', '--dns-fixture', fixture], env);
+  assert.equal(out.exitCode, 2);
+  assert.equal(
+    out.stdout,
+    'nowhere.example: does not exist (NXDOMAIN), not audited\n\nDOMAIN\n  ERROR domain-nxdomain: nowhere.example does not exist: the DNS answers NXDOMAIN for it, so it has no records to audit [RFC 8020 §2]\n        fix: check the spelling, or register nowhere.example\n',
+  );
+  const json = JSON.parse(
+    (await runProgram(['check', 'nowhere.example', '--json', '--dns-fixture', fixture], env)).stdout,
+  ) as {
+    grade: unknown;
+    findings: unknown[];
+  };
+  assert.equal(json.grade, null);
+  assert.equal(json.findings.length, 1);
+});
+
+test('mailward check: without MX, DKIM is still audited (a 512-bit key is F) and unaudited areas say "not checked"', async () => {
+  const out = await runProgram(['check', 'sender.example', '--selectors', 'old', '--dns-fixture', fixture], env);
+  assert.match(
+    out.stdout,
+    /\nDKIM \(grade F\)\n {2}ERROR dkim-key-too-short: old\._domainkey\.sender\.example: RSA key of 512 bits/,
+  );
+  assert.match(out.stdout, /\nMTA-STS \(not checked\)\n {2}info {2}mta-sts-not-checked: /);
+  assert.doesNotMatch(out.stdout, /(MTA-STS|TLS-RPT|BIMI) \(grade A\)/);
 });

@@ -264,3 +264,34 @@ test('dkim key-check: match, mismatch, revoked and missing keys', () =>
     assert.equal(missing.exitCode, 1);
     assert.match(missing.stdout, /NXDOMAIN/);
   }));
+
+test('dkim key-check: a failed lookup is no mismatch: LOOKUP FAILED, exit 3, JSON matches null', () =>
+  withDir(async (dir) => {
+    const rsa = await keyAndFixture(dir, 'ed25519', 'ed1', { 'down._domainkey.example.com': ['REFUSED'] });
+    const args = ['dkim', 'key-check', '--domain', 'example.com', '--selector', 'down', '--key', rsa.keyFile];
+    const text = await runProgram([...args, '--dns-fixture', rsa.fixture], envWith());
+    assert.equal(text.exitCode, 3);
+    assert.match(text.stdout, /^LOOKUP FAILED: down\._domainkey\.example\.com: key lookup for .* failed: refused/);
+    assert.doesNotMatch(text.stdout, /MISMATCH/);
+    const json = await runProgram([...args, '--dns-fixture', rsa.fixture, '--json'], envWith());
+    assert.equal((JSON.parse(json.stdout) as { matches: unknown }).matches, null);
+  }));
+
+test('keygen: when the key file of a selector exists, the error suggests a new selector', async () => {
+  const { keygenCommand, newSelectorName } = await import('../src/commands/keygen.js');
+  const clock = { now: () => Date.UTC(2026, 11, 1) };
+  const out = await keygenCommand(
+    { domain: 'example.com', selector: 's1', type: 'ed25519', bits: 2048, testing: false, json: false },
+    { clock, writeKeyFile: (path) => Promise.resolve({ ok: false, reason: `${path} already exists`, exists: true }) },
+  );
+  assert.equal(out.exitCode, 1);
+  assert.match(out.stderr, /s1\.example\.com\.pem already exists .*choose a new selector: --selector ed-20261201$/m);
+  assert.deepEqual(
+    [
+      newSelectorName('s1', 'ed-20261201'),
+      newSelectorName('ed-20261201', 'ed-20261201'),
+      newSelectorName('ed-20261201b', 'ed-20261201'),
+    ],
+    ['ed-20261201', 'ed-20261201b', 'ed-20261201c'],
+  );
+});

@@ -1,6 +1,7 @@
 /** `mailward scan` on a zone fixture: bad lines, IDNs, duplicates, resume, NDJSON/CSV, report. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Buffer } from 'node:buffer';
 import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ b.example: [{ TXT: 'v=spf1 +all' }, { MX: [10, mx.b.example] }]
 mx.b.example: [{ A: 192.0.2.1 }]
 xn--bcher-kva.example: [{ TXT: 'v=spf1 ~all' }, { MX: [10, mx.b.example] }]
 _dmarc.xn--bcher-kva.example: [{ TXT: 'v=DMARC1; p=none' }]
+down.example: [REFUSED]
 `,
 );
 const list = join(dir, 'domains.txt');
@@ -83,18 +85,17 @@ test('scan --out .csv and scan report: statistics as text and an HTML page with 
   const csv = readFileSync(join(dir, 'r.csv'), 'utf8').trimEnd().split('\n');
   assert.equal(
     csv[0],
-    'domain,grade,hasSpf,spfValid,spfAll,dmarcPolicy,hasRua,dkimFound,mtaSts,tlsRpt,dnssec,nullMx,errors,warnings',
+    'domain,status,grade,hasSpf,spfValid,spfAll,dmarcPolicy,hasRua,dkimFound,mtaSts,tlsRpt,dnssec,nullMx,errors,warnings',
   );
   assert.equal(csv.length, 4);
   const report = await runProgram(['scan', 'report', db, '--html', join(dir, 'report.html')], env);
   assert.equal(report.exitCode, 0, report.stderr);
-  assert.match(report.stdout, /^Survey of 3 domains\n/);
+  assert.match(report.stdout, /^Survey of 3 domains audited\n/);
   assert.match(report.stdout, /with an SPF record +3 +100\.0%/);
   assert.match(report.stdout, /SPF ending in \+all +1 +33\.3%/);
   assert.match(report.stdout, /DMARC p=reject +1 +33\.3%/);
   assert.match(report.stdout, /null MX +1 +33\.3%/);
   const html = readFileSync(join(dir, 'report.html'), 'utf8');
-  assert.match(html, /<svg width="760"/);
   assert.match(html, /Survey of 3 domains/);
 });
 
@@ -144,4 +145,110 @@ test('scan: a DNS server that does not answer over TCP gets UDP, and the user is
   } finally {
     await server.stop();
   }
+});
+
+test('scan: each row has a status; nonexistent and failed domains are counted apart, in CSV, NDJSON and the report', async () => {
+  const mixed = join(dir, 'mixed.txt');
+  writeFileSync(mixed, 'a.example\nb.example\ngone.example\ndown.example\n');
+  const db = join(dir, 'mixed.db');
+  const out = await runProgram(
+    ['scan', mixed, '--db', db, '--out', join(dir, 'mixed.csv'), '--dns-fixture', fixture],
+    env,
+  );
+  assert.equal(out.exitCode, 0, out.stderr);
+  assert.match(out.stdout, /\n2 audited, 1 do not exist \(NXDOMAIN\), 1 could not be checked \(DNS lookups failed\)/);
+  const csv = readFileSync(join(dir, 'mixed.csv'), 'utf8').trimEnd().split('\n').slice(1).sort();
+  assert.deepEqual(
+    csv.map((line) => line.split(',').slice(0, 3).join(',')),
+    ['a.example,ok,A', 'b.example,ok,F', 'down.example,dns-failed,', 'gone.example,nxdomain,'],
+  );
+  await runProgram(
+    ['scan', mixed, '--db', join(dir, 'mixed2.db'), '--out', join(dir, 'mixed.ndjson'), '--dns-fixture', fixture],
+    env,
+  );
+  const rows = readFileSync(join(dir, 'mixed.ndjson'), 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { domain: string; status: string; grade: string | null });
+  assert.deepEqual(
+    rows.find((r) => r.domain === 'down.example'),
+    { ...rows.find((r) => r.domain === 'down.example'), status: 'dns-failed', grade: null },
+  );
+  assert.equal(rows.find((r) => r.domain === 'gone.example')?.status, 'nxdomain');
+  const report = await runProgram(['scan', 'report', db, '--html', join(dir, 'mixed.html')], env);
+  assert.match(
+    report.stdout,
+    /^Survey of 2 domains audited\n\(4 in the results file: 1 do not exist \(NXDOMAIN\) and 1 could not be checked/,
+  );
+  // Shares are over the 2 audited domains only: one of them ends in +all.
+  assert.match(report.stdout, /SPF ending in \+all +1 +50\.0%/);
+  assert.match(report.stdout, /Grades: A 1, B 0, C 0, F 1\n/);
+});
+
+test('scan report --html: a table per domain, the runs, share definitions; no inline script or style (strict CSP)', async () => {
+  const db = join(dir, 'page.db');
+  writeFileSync(join(dir, 'page.txt'), 'a.example\nb.example\ngone.example\n');
+  await runProgram(['scan', join(dir, 'page.txt'), '--db', db, '--dns-fixture', fixture, '--concurrency', '4'], env);
+  const htmlPath = join(dir, 'page', 'index.html');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(join(dir, 'page'));
+  const report = await runProgram(['scan', 'report', db, '--html', htmlPath, '--table-rows', '2'], env);
+  assert.equal(report.exitCode, 0, report.stderr);
+  const html = readFileSync(htmlPath, 'utf8');
+  // CSP: scripts only from a file beside the page, no <style>, no style= or on*= attributes.
+  assert.deepEqual(html.match(/<script[^>]*>/g), ['<script src="mailward-scan-report.js" defer>']);
+  assert.doesNotMatch(html, /<style|\sstyle=|\son[a-z]+=/i);
+  assert.match(html, /<link rel="stylesheet" href="mailward-scan-report\.css">/);
+  assert.match(readFileSync(join(dir, 'page', 'mailward-scan-report.js'), 'utf8'), /addEventListener\('click'/);
+  assert.match(readFileSync(join(dir, 'page', 'mailward-scan-report.css'), 'utf8'), /\.grade-F \{ background/);
+  // The run: date and parameters.
+  assert.match(
+    html,
+    /<li>\d{4}-\d\d-\d\dT[^:]+:\d\d:\d\d\.\d+Z: <code>[^<]*page\.txt<\/code> \(concurrency 4, time budget \(ms\) 15000/,
+  );
+  // The table: two rows shown of three, coloured by grade, sortable columns.
+  assert.match(html, /The table shows the first 2 of the 3 domains/);
+  assert.equal((html.match(/<tr data-status=/g) ?? []).length, 2);
+  assert.match(html, /<td class="grade-A" data-value="A">A<\/td>/);
+  assert.match(html, /<button type="button" data-column="12" data-type="number">errors<\/button>/);
+  // Each share defined; +all explicitly not valid SPF.
+  assert.match(html, /<dt>with a valid SPF record<\/dt><dd>[^<]*A &quot;\+all&quot; record is NOT counted as valid/);
+  assert.equal((html.match(/<dt>/g) ?? []).length, 16);
+});
+
+test('scan checks its list before any DNS query: missing, a directory, binary, no domain in it', async () => {
+  const { startFakeServer } = await import('@mailward/testkit');
+  const server = await startFakeServer({});
+  try {
+    const binary = join(dir, 'binary.txt');
+    writeFileSync(binary, Buffer.from([0x61, 0x2e, 0x65, 0x78, 0x00, 0x01]));
+    const comments = join(dir, 'comments.txt');
+    writeFileSync(comments, '# nothing\n\nnot a domain\n');
+    const cases: [string, RegExp][] = [
+      [join(dir, 'missing.txt'), /missing\.txt: no such file/],
+      [dir, /is not a file/],
+      [binary, /is not a text file \(a NUL byte at offset 4\)/],
+      [comments, /no domain name in .*comments\.txt; line 3: not a domain name/],
+    ];
+    for (const [list, message] of cases) {
+      const out = await runProgram(
+        ['scan', list, '--db', join(dir, 'never.db'), '--dns', `${server.host}:${server.port}`],
+        env,
+      );
+      assert.equal(out.exitCode, 2, list);
+      assert.match(out.stderr, message);
+    }
+    assert.deepEqual(server.received, { udp: 0, tcp: 0 }, 'no DNS query was sent');
+    const { existsSync } = await import('node:fs');
+    assert.ok(!existsSync(join(dir, 'never.db')));
+  } finally {
+    await server.stop();
+  }
+});
+
+test('scan --concurrency 0: the message speaks of a count, not of milliseconds', async () => {
+  const out = await runProgram(['scan', list, '--concurrency', '0'], env);
+  assert.equal(out.exitCode, 2);
+  assert.match(out.stderr, /'--concurrency <n>' argument '0' is invalid\. must be a positive integer\n/);
+  assert.doesNotMatch(out.stderr, /milliseconds/);
 });

@@ -15,6 +15,7 @@ import {
   auditMx,
   auditSpf,
   auditTlsRpt,
+  areaGrade,
   gradeArea,
   overallGrade,
 } from '../src/index.js';
@@ -237,6 +238,13 @@ test('DKIM audit: common selectors probed; each key checked (size, t=y, revoked,
   ]);
   const none = await auditDkim('nokeys.example', { resolver });
   assert.deepEqual(codes(none.findings), ['dkim-no-key-found']);
+  assert.match(none.findings[0]?.message ?? '', / on 23 common selectors;?/);
+  // A named selector that is a common one is not "yours"; one that is not, is not a common one.
+  const named = await auditDkim('nokeys.example', { resolver, selectors: ['google', 'foo'] });
+  assert.match(
+    named.findings.find((f) => f.code === 'dkim-no-key-found')?.message ?? '',
+    / on 23 common selectors and yours/,
+  );
 });
 
 const MX_CASES: [string, string[], boolean?][] = [
@@ -330,7 +338,9 @@ test('DNSSEC: a SERVFAIL that goes away with the CD bit is a bogus chain (error,
   const down = scripted(() => timeout);
   const failed = await auditDnssec('down.example', { resolver: down });
   assert.deepEqual(codes(failed), ['dnssec-lookup-failed']);
-  assert.equal(gradeArea('dnssec', failed), 'B');
+  assert.equal(gradeArea('dnssec', failed), 'A');
+  assert.equal(areaGrade('dnssec', failed), 'could-not-check');
+  assert.equal(failed[0]?.severity, 'info');
   const notimpAsked: string[] = [];
   const notimp = scripted(() => ({ kind: 'servfail', reason: 'NOTIMP' }), notimpAsked);
   assert.deepEqual(codes(await auditDnssec('x.example', { resolver: notimp })), ['dnssec-lookup-failed']);

@@ -288,7 +288,12 @@ test('i= must be in d= or below it (§6.1.1)', () => {
   assert.equal(sigOf(withTag('i', 'user@example.com')).identity, 'user@example.com');
   assert.equal(sigOf(withTag('i', '@example.com')).identityDomain, 'example.com');
   assert.equal(sigOf(withTag('i', 'u@Sub.EXAMPLE.com')).identityDomain, 'sub.example.com');
-  assert.equal(sigOf(withTag('i', 'a=3Db@deep.sub.example.com')).identity, 'a=3Db@deep.sub.example.com');
+  // dkim-quoted-printable (§2.11): decoded before the checks, and reported decoded.
+  assert.equal(sigOf(withTag('i', 'a=3Db@deep.sub.example.com')).identity, 'a=b@deep.sub.example.com');
+  assert.equal(sigOf(withTag('i', 'jlong=40example.com')).identity, 'jlong@example.com');
+  assert.equal(sigOf(withTag('i', 'j=C3=A9@example.com')).identity, 'j\u00e9@example.com');
+  assert.equal(errorOf(withTag('i', 'jlong=40example.org')).code, 'domain-mismatch');
+  assert.match(errorOf(withTag('i', 'a=4@example.com')).reason, /malformed quoted-printable/);
   assert.equal(sigOf(withTag('i', 'us\r\n er@example.com')).identity, 'user@example.com');
   assert.equal(sigOf(withTag('i', '"a@b"@example.com')).identityDomain, 'example.com');
   for (const other of ['u@example.org', 'u@notexample.com', 'u@com', 'u@example.com.evil.org']) {

@@ -208,6 +208,17 @@ test('key record outcomes: missing, revoked, wrong type, wrong hash, t=s, t=y, n
   assert.equal(sameDomain?.result, 'pass');
 });
 
+test('i= is dkim-quoted-printable (RFC 6376 §2.11, §3.5): i=jlong=40example.com passes, reported decoded', async () => {
+  const signed = sign(SAMPLE_MESSAGE, [{ identity: 'jlong=40example.com' }]);
+  assert.match(signed, /\bi=jlong=40example\.com;/);
+  const zone = { 'rsa._domainkey.example.com': [{ TXT: `v=DKIM1; t=s; p=${rsa.p}` }] };
+  const [verdict] = (await verifyDkim(bytes(signed), { resolver: resolverFor(zone), clock: clockAt(NOW) })).signatures;
+  assert.equal(verdict?.result, 'pass', verdict?.reason);
+  assert.equal(verdict?.identity, 'jlong@example.com');
+  // The decoded domain is what the d= rule applies to: =40 cannot smuggle in another domain.
+  assert.throws(() => sign(SAMPLE_MESSAGE, [{ identity: 'jlong=40example.org' }]), /not example\.com or below it/);
+});
+
 /** A signature our signer would refuse to make (rsa-sha1, short keys), built from the primitives. */
 function signByHand(message: string, algorithm: DkimAlgorithm, selector: string, privateKey: KeyObject): string {
   const split = splitMessage(bytes(message));

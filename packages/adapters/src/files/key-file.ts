@@ -7,7 +7,10 @@ import type { KeyObject } from 'node:crypto';
 import { createPrivateKey } from 'node:crypto';
 import { open } from 'node:fs/promises';
 
-export type KeyFileWrite = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+export type KeyFileWrite =
+  | { readonly ok: true }
+  /** `exists`: the path was already there (never overwritten). */
+  | { readonly ok: false; readonly reason: string; readonly exists?: true };
 export type KeyFileRead =
   { readonly ok: true; readonly key: KeyObject } | { readonly ok: false; readonly reason: string };
 
@@ -22,7 +25,11 @@ export async function writePrivateKeyFile(path: string, pem: string): Promise<Ke
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EEXIST')
-      return { ok: false, reason: `${path} already exists; it was left unchanged (choose another --out)` };
+      return {
+        ok: false,
+        reason: `${path} already exists; it was left unchanged (choose another --out)`,
+        exists: true,
+      };
     return { ok: false, reason: `cannot create ${path}: ${(error as Error).message}` };
   }
   try {

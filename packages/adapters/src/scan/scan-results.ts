@@ -3,6 +3,8 @@
  * survey columns and the findings), so an interrupted scan resumes where it stopped, and the
  * report is computed with SQL however many domains there are. `exported` tracks which rows have
  * reached the NDJSON/CSV output, so a crash between the two never loses or repeats a line.
+ * `status` (ok, nxdomain, dns-failed) keeps domains that do not exist and domains whose lookups
+ * failed out of the statistics; `scan_runs` records when each run started and with what settings.
  */
 import Database from 'better-sqlite3';
 import type { DomainAudit, SurveyCounts, SurveyRow } from '@mailward/core';
@@ -12,6 +14,31 @@ export interface ScanProblem {
   readonly line: number;
   readonly text: string;
   readonly reason: string;
+}
+
+/** One run of `mailward scan` over the results file (a resumed scan adds a run). */
+export interface ScanRun {
+  readonly startedAt: string;
+  readonly list: string;
+  readonly settings: Readonly<Record<string, string | number>>;
+}
+
+/** The columns of one domain, for the report's table. */
+export interface ScanTableRow {
+  readonly domain: string;
+  readonly status: string;
+  readonly grade: string;
+  readonly spfAll: string;
+  readonly spfValid: boolean;
+  readonly dmarcPolicy: string;
+  readonly hasRua: boolean;
+  readonly dkim: boolean;
+  readonly mtaSts: boolean;
+  readonly tlsRpt: boolean;
+  readonly dnssec: boolean;
+  readonly nullMx: boolean;
+  readonly errors: number;
+  readonly warnings: number;
 }
 
 export class ScanResults {
@@ -37,10 +64,15 @@ CREATE TABLE IF NOT EXISTS scan_results (
   exported INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS scan_problems (line INTEGER NOT NULL, text TEXT NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS scan_runs (started_at TEXT NOT NULL, list TEXT NOT NULL, settings_json TEXT NOT NULL);
 `);
+    // Results files of earlier versions have no status: every row there was graded as audited.
+    const columns = this.db.prepare('PRAGMA table_info(scan_results)').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'status'))
+      this.db.exec("ALTER TABLE scan_results ADD COLUMN status TEXT NOT NULL DEFAULT 'ok'");
     this.insert = this.db.prepare(
-      `INSERT INTO scan_results (domain, grade, has_spf, spf_valid, spf_all, dmarc_policy, has_rua, dkim, mta_sts, tls_rpt,
-         dnssec, null_mx, errors, warnings, audit_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO scan_results (domain, status, grade, has_spf, spf_valid, spf_all, dmarc_policy, has_rua, dkim, mta_sts,
+         tls_rpt, dnssec, null_mx, errors, warnings, audit_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (domain) DO NOTHING RETURNING seq`,
     );
     this.lookup = this.db.prepare('SELECT 1 FROM scan_results WHERE domain = ?');
@@ -77,6 +109,7 @@ CREATE TABLE IF NOT EXISTS scan_problems (line INTEGER NOT NULL, text TEXT NOT N
     const b = (v: boolean) => (v ? 1 : 0);
     const inserted = this.insert.get(
       row.domain,
+      row.status,
       row.grade,
       b(row.hasSpf),
       b(row.spfValid),
@@ -120,32 +153,82 @@ CREATE TABLE IF NOT EXISTS scan_problems (line INTEGER NOT NULL, text TEXT NOT N
     return (this.db.prepare('SELECT COUNT(*) AS n FROM scan_results').get() as { n: number }).n;
   }
 
-  /** The counts surveyStatistics needs. */
+  /** The counts surveyStatistics needs: over the domains audited (status ok), the others apart. */
   counts(): SurveyCounts {
-    const one = (sql: string) => (this.db.prepare(sql).get() as { n: number }).n;
+    const one = (where: string) =>
+      (this.db.prepare(`SELECT COUNT(*) AS n FROM scan_results WHERE ${where}`).get() as { n: number }).n;
+    const ok = (where: string) => one(`status = 'ok' AND ${where}`);
     const grouped = (column: string) =>
       Object.fromEntries(
         (
-          this.db.prepare(`SELECT ${column} AS k, COUNT(*) AS n FROM scan_results GROUP BY ${column}`).all() as {
-            k: string;
-            n: number;
-          }[]
+          this.db
+            .prepare(`SELECT ${column} AS k, COUNT(*) AS n FROM scan_results WHERE status = 'ok' GROUP BY ${column}`)
+            .all() as { k: string; n: number }[]
         ).map((r) => [r.k, r.n]),
       );
     return {
-      domains: one('SELECT COUNT(*) AS n FROM scan_results'),
-      withSpf: one('SELECT COUNT(*) AS n FROM scan_results WHERE has_spf = 1'),
-      validSpf: one('SELECT COUNT(*) AS n FROM scan_results WHERE spf_valid = 1'),
+      domains: one(`status = 'ok'`),
+      nxdomain: one(`status = 'nxdomain'`),
+      dnsFailed: one(`status = 'dns-failed'`),
+      withSpf: ok('has_spf = 1'),
+      validSpf: ok('spf_valid = 1'),
       spfAll: grouped('spf_all'),
       dmarc: grouped('dmarc_policy'),
-      withRua: one('SELECT COUNT(*) AS n FROM scan_results WHERE has_rua = 1'),
-      dkim: one('SELECT COUNT(*) AS n FROM scan_results WHERE dkim = 1'),
-      mtaSts: one('SELECT COUNT(*) AS n FROM scan_results WHERE mta_sts = 1'),
-      tlsRpt: one('SELECT COUNT(*) AS n FROM scan_results WHERE tls_rpt = 1'),
-      dnssec: one('SELECT COUNT(*) AS n FROM scan_results WHERE dnssec = 1'),
-      nullMx: one('SELECT COUNT(*) AS n FROM scan_results WHERE null_mx = 1'),
+      withRua: ok('has_rua = 1'),
+      dkim: ok('dkim = 1'),
+      mtaSts: ok('mta_sts = 1'),
+      tlsRpt: ok('tls_rpt = 1'),
+      dnssec: ok('dnssec = 1'),
+      nullMx: ok('null_mx = 1'),
       grades: grouped('grade'),
     };
+  }
+
+  /** Records a run of the scan: when, over which list, with which settings. */
+  run(run: ScanRun): void {
+    this.db
+      .prepare('INSERT INTO scan_runs (started_at, list, settings_json) VALUES (?, ?, ?)')
+      .run(run.startedAt, run.list, JSON.stringify(run.settings));
+  }
+
+  runs(): ScanRun[] {
+    return (
+      this.db.prepare('SELECT started_at, list, settings_json FROM scan_runs ORDER BY rowid').all() as {
+        started_at: string;
+        list: string;
+        settings_json: string;
+      }[]
+    ).map((r) => ({
+      startedAt: r.started_at,
+      list: r.list,
+      settings: JSON.parse(r.settings_json) as Record<string, string | number>,
+    }));
+  }
+
+  /** The first `limit` domains in the order they were scanned, for the report's table. */
+  tableRows(limit: number): ScanTableRow[] {
+    const rows = this.db
+      .prepare(
+        `SELECT domain, status, grade, spf_all, spf_valid, dmarc_policy, has_rua, dkim, mta_sts, tls_rpt, dnssec, null_mx,
+           errors, warnings FROM scan_results ORDER BY seq LIMIT ?`,
+      )
+      .all(limit) as Record<string, string | number>[];
+    return rows.map((r) => ({
+      domain: String(r['domain']),
+      status: String(r['status']),
+      grade: String(r['grade']),
+      spfAll: String(r['spf_all']),
+      spfValid: r['spf_valid'] === 1,
+      dmarcPolicy: String(r['dmarc_policy']),
+      hasRua: r['has_rua'] === 1,
+      dkim: r['dkim'] === 1,
+      mtaSts: r['mta_sts'] === 1,
+      tlsRpt: r['tls_rpt'] === 1,
+      dnssec: r['dnssec'] === 1,
+      nullMx: r['null_mx'] === 1,
+      errors: Number(r['errors']),
+      warnings: Number(r['warnings']),
+    }));
   }
 
   problems(): number {

@@ -27,8 +27,11 @@ const MX = 'mx.infra.example';
 
 /** The four optional areas when nothing is published. */
 export const OPTIONAL_MISSING = ['bimi-missing', 'dnssec-unsigned', 'mta-sts-missing', 'tlsrpt-missing'];
-/** A parked domain (no MX or a null MX) is only checked for DNSSEC among the optional areas. */
-const PARKED_OPTIONAL = ['dnssec-unsigned'];
+/**
+ * A domain that receives no mail (no MX or a null MX) is checked for DNSSEC among the optional
+ * areas; the receiving policies are not checked, and say so.
+ */
+const PARKED_OPTIONAL = ['bimi-not-checked', 'dnssec-unsigned', 'mta-sts-not-checked', 'tlsrpt-not-checked'];
 const CLEAN = ['dkim-key-ok', 'dmarc-ok', 'mx-ok', 'spf-ok'];
 
 /** Shared names: the MX host with its PTR, a report vendor, SPF include targets. */
@@ -197,7 +200,8 @@ export const CRAFTED: readonly CraftedDomain[] = [
       'parked.example': [{ TXT: 'v=spf1 -all' }, { MX: [0, '.'] }],
       'selector1._domainkey.parked.example': null,
     },
-    codes: ['dmarc-ok', 'mx-null', 'spf-ok'],
+    // DKIM is probed even here; no key is only an info, since the domain sends no mail either.
+    codes: ['dkim-no-key-found', 'dmarc-ok', 'mx-null', 'spf-ok'],
     optional: PARKED_OPTIONAL,
   },
   {
@@ -207,7 +211,7 @@ export const CRAFTED: readonly CraftedDomain[] = [
       'parkedweak.example': [{ TXT: 'v=spf1 a ~all' }, { MX: [0, '.'] }, { A: '192.0.2.9' }],
       'selector1._domainkey.parkedweak.example': null,
     },
-    codes: ['dmarc-ok', 'mx-none-but-sends', 'mx-null', 'spf-parked-not-strict'],
+    codes: ['dkim-no-key-found', 'dmarc-ok', 'mx-none-but-sends', 'mx-null', 'spf-parked-not-strict'],
     optional: PARKED_OPTIONAL,
   },
   // DMARC
@@ -411,7 +415,7 @@ export const CRAFTED: readonly CraftedDomain[] = [
     domain: 'sendsnomx.example',
     why: 'sends (SPF, DKIM) but has no MX',
     records: { 'sendsnomx.example': [{ TXT: 'v=spf1 ip4:192.0.2.1 -all' }, { A: '192.0.2.1' }] },
-    codes: ['dmarc-ok', 'mx-none-but-sends', 'spf-parked-not-strict'],
+    codes: ['dkim-key-ok', 'dmarc-ok', 'mx-none-but-sends', 'spf-parked-not-strict'],
     optional: PARKED_OPTIONAL,
   },
   // MTA-STS, TLS-RPT, BIMI

@@ -13,7 +13,8 @@ export interface KeyCheckArgs {
 
 interface KeyCheckReport {
   readonly name: string;
-  readonly matches: boolean;
+  /** null when the lookup failed: whether the key matches is unknown. */
+  readonly matches: boolean | null;
   readonly reason: string;
   readonly published: {
     readonly type: string;
@@ -28,7 +29,8 @@ interface KeyCheckReport {
 
 /**
  * `mailward dkim key-check`: is the key published at SELECTOR._domainkey.DOMAIN the public half of
- * this private key? Exit 0 when it is, 1 when it is not or cannot be checked.
+ * this private key? Exit 0 when it is, 1 when it is not (or no usable key is published), 3 when
+ * the lookup failed: a DNS failure says nothing about the published key, so it is no mismatch.
  */
 export async function dkimKeyCheckCommand(
   args: KeyCheckArgs,
@@ -36,7 +38,9 @@ export async function dkimKeyCheckCommand(
 ): Promise<CommandResult> {
   const fetched = await fetchDkimKey(deps.resolver, args.selector, args.domain);
   let report: KeyCheckReport;
-  if (fetched.kind !== 'keys') {
+  if (fetched.kind === 'unavailable') {
+    report = { name: fetched.name, matches: null, reason: fetched.reason, published: null };
+  } else if (fetched.kind !== 'keys') {
     report = { name: fetched.name, matches: false, reason: fetched.reason, published: null };
   } else {
     const checks = fetched.keys.map((key) => ({ key, match: publishedKeyMatches(args.privateKey, key) }));
@@ -51,7 +55,7 @@ export async function dkimKeyCheckCommand(
     };
   }
   const stdout = args.json ? `${JSON.stringify(report, null, 2)}\n` : renderText(report);
-  return { exitCode: report.matches ? 0 : 1, stdout, stderr: '' };
+  return { exitCode: report.matches === null ? 3 : report.matches ? 0 : 1, stdout, stderr: '' };
 }
 
 function describeKey(key: DkimKey): KeyCheckReport['published'] {
@@ -67,7 +71,10 @@ function describeKey(key: DkimKey): KeyCheckReport['published'] {
 }
 
 function renderText(report: KeyCheckReport): string {
-  const lines = [`${report.matches ? 'OK' : 'MISMATCH'}: ${report.name}: ${report.reason}`];
+  const verdict = report.matches === null ? 'LOOKUP FAILED' : report.matches ? 'OK' : 'MISMATCH';
+  const lines = [`${verdict}: ${report.name}: ${report.reason}`];
+  if (report.matches === null)
+    lines.push('  could not check the published key; ask another DNS server (--dns HOST) or try again later');
   const p = report.published;
   if (p !== null) {
     lines.push(`  key: ${p.type}${p.bits === null ? '' : `, ${p.bits} bits`}${p.revoked ? ', revoked' : ''}`);

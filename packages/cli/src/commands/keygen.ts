@@ -29,6 +29,17 @@ export interface KeygenDeps {
 
 const SELECTOR = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*$/;
 
+/**
+ * A selector name for a new key when `taken` is in use: the dated one (ed-20261201), or with a
+ * letter after it when that is the one taken (ed-20261201b, then c...).
+ */
+export function newSelectorName(taken: string, dated: string): string {
+  if (taken !== dated && !taken.startsWith(`${dated}`)) return dated;
+  const letter = /^(.*\d)([a-y])$/.exec(taken);
+  if (letter !== null) return `${letter[1]}${String.fromCharCode((letter[2] as string).charCodeAt(0) + 1)}`;
+  return `${taken}b`;
+}
+
 /** `mailward keygen`: writes a new private key (0600, never over a file) and prints the record to publish. */
 export async function keygenCommand(args: KeygenArgs, deps: KeygenDeps): Promise<CommandResult> {
   if (args.type !== 'rsa' && args.type !== 'ed25519')
@@ -49,6 +60,15 @@ export async function keygenCommand(args: KeygenArgs, deps: KeygenDeps): Promise
   }
   const path = args.out ?? `${selector}.${domain}.pem`;
   const written = await deps.writeKeyFile(path, key.privateKeyPem);
+  if (!written.ok && written.exists === true && args.out === undefined) {
+    // The default file is named after the selector: a key for this selector was made before.
+    // A new key needs a new selector (the old one stays published until signing has switched).
+    const suggestion = newSelectorName(selector, datedSelector(type, deps.clock));
+    return runError(
+      'keygen',
+      `${path} already exists (a key for selector ${selector} was made before); it was left unchanged. For a new key, choose a new selector: --selector ${suggestion}`,
+    );
+  }
   if (!written.ok) return runError('keygen', written.reason);
 
   const name = `${selector}._domainkey.${domain}`;

@@ -16,15 +16,18 @@ import {
   readSync,
   writeSync,
 } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { domainToASCII } from 'node:url';
 import { Buffer } from 'node:buffer';
-import type { DomainAudit, MtaStsFetcher, Resolver, SurveyStatistics } from '@mailward/core';
+import type { DomainAudit, MtaStsFetcher, Resolver } from '@mailward/core';
 import { BudgetResolver, CachingResolver, auditDomain, surveyRow, surveyStatistics } from '@mailward/core';
 import { ScanResults } from '@mailward/adapters';
 import type { CommandResult } from './result.js';
 import { runError, usageError } from './result.js';
 import { countLines, progressLine } from './scan-progress.js';
+import { checkDomainList, domainOfLine } from './scan-input.js';
+import { renderScanReport } from '../render/scan-report-html.js';
+import { SCRIPT, SCRIPT_FILE, STYLE, STYLE_FILE } from '../render/scan-report-assets.js';
 
 export interface ScanArgs {
   readonly list: string;
@@ -32,6 +35,8 @@ export interface ScanArgs {
   readonly out?: string;
   readonly concurrency: number;
   readonly timeBudgetMs: number;
+  /** How the scan is run (DNS servers, transport...), recorded with the run for the report. */
+  readonly settings?: Readonly<Record<string, string | number>>;
 }
 
 export interface ScanDeps {
@@ -44,20 +49,11 @@ export interface ScanDeps {
   readonly queriesSent?: () => number;
 }
 
-/** A domain from a list line, in A-label form, or why the line is not one. */
-export function domainOfLine(line: string): { domain: string } | { reason: string } | undefined {
-  const text = line.trim().replace(/\.$/, '');
-  if (text === '' || text.startsWith('#')) return undefined;
-  if (text.length > 253) return { reason: `${text.length} characters (a name has at most 253)` };
-  const ascii = domainToASCII(text.toLowerCase());
-  if (ascii === '' || !/^[a-z0-9_-]{1,63}(\.[a-z0-9_-]{1,63})+$/.test(ascii) || ascii.length > 253) {
-    return { reason: 'not a domain name' };
-  }
-  return { domain: ascii };
-}
+export { domainOfLine };
 
 const CSV_COLUMNS = [
   'domain',
+  'status',
   'grade',
   'hasSpf',
   'spfValid',
@@ -75,7 +71,7 @@ const CSV_COLUMNS = [
 
 function outputLine(audit: DomainAudit, csv: boolean): string {
   if (!csv)
-    return `${JSON.stringify({ domain: audit.domain, grade: audit.grade, findings: audit.findings.map(({ code, severity, area, message, fix }) => ({ code, severity, area, message, ...(fix !== undefined && { fix }) })) })}\n`;
+    return `${JSON.stringify({ domain: audit.domain, status: audit.status, grade: audit.grade, findings: audit.findings.map(({ code, severity, area, message, fix }) => ({ code, severity, area, message, ...(fix !== undefined && { fix }) })) })}\n`;
   const row = surveyRow(audit);
   return `${CSV_COLUMNS.map((c) => String(row[c])).join(',')}\n`;
 }
@@ -131,7 +127,9 @@ class Output {
 const PERSIST_BATCH = 100;
 
 export async function scanCommand(args: ScanArgs, deps: ScanDeps): Promise<CommandResult> {
-  if (!existsSync(args.list)) return usageError('scan', `${args.list}: no such file`);
+  // The list is checked before anything else, so a wrong path never costs a DNS query.
+  const listProblem = await checkDomainList(args.list);
+  if (listProblem !== undefined) return usageError('scan', listProblem);
   let results: ScanResults;
   try {
     results = new ScanResults(args.db);
@@ -140,6 +138,12 @@ export async function scanCommand(args: ScanArgs, deps: ScanDeps): Promise<Comma
   }
   const output = args.out === undefined ? undefined : new Output(args.out, args.out.endsWith('.csv'), results);
   const started = deps.now();
+  results.run({
+    startedAt: new Date(started).toISOString(),
+    list: args.list,
+    settings: { concurrency: args.concurrency, 'time budget (ms)': args.timeBudgetMs, ...args.settings },
+  });
+  const statuses = { ok: 0, nxdomain: 0, 'dns-failed': 0 };
   const queriesBefore = deps.queriesSent?.() ?? 0;
   let lineNumber = 0;
   let scanned = 0;
@@ -154,6 +158,7 @@ export async function scanCommand(args: ScanArgs, deps: ScanDeps): Promise<Comma
     const batch = finished.splice(0);
     if (batch.length === 0) return;
     const saved = results.saveMany(batch);
+    for (const { audit } of saved) statuses[audit.status] += 1;
     output?.writeMany(saved.map((s) => s.audit));
     results.markExportedMany(saved.map((s) => s.seq));
     scanned += saved.length;
@@ -231,6 +236,11 @@ export async function scanCommand(args: ScanArgs, deps: ScanDeps): Promise<Comma
   const seconds = (deps.now() - started) / 1000;
   const summary = [
     `Scanned ${scanned} domain${scanned === 1 ? '' : 's'} in ${seconds.toFixed(1)} s (${(scanned / Math.max(seconds, 0.001)).toFixed(0)}/s); ${skipped} already in ${args.db} or repeated; ${total} in all`,
+    ...(statuses.nxdomain + statuses['dns-failed'] === 0
+      ? []
+      : [
+          `${statuses.ok} audited, ${statuses.nxdomain} do not exist (NXDOMAIN), ${statuses['dns-failed']} could not be checked (DNS lookups failed); the last two are left out of the statistics`,
+        ]),
     ...(deps.queriesSent === undefined || scanned === 0
       ? []
       : [`${((deps.queriesSent() - queriesBefore) / scanned).toFixed(1)} DNS queries per domain scanned`]),
@@ -244,57 +254,52 @@ export async function scanCommand(args: ScanArgs, deps: ScanDeps): Promise<Comma
   return { exitCode: 0, stdout: `${summary.join('\n')}\n`, stderr: '' };
 }
 
+/** Rows in the report's table unless --table-rows says otherwise: a page that still opens quickly. */
+export const DEFAULT_TABLE_ROWS = 10_000;
+
 export function scanReportCommand(
-  args: { readonly db: string; readonly html: string },
-  deps: { readonly writeFile: (path: string, text: string) => void },
+  args: { readonly db: string; readonly html: string; readonly tableRows?: number },
+  deps: { readonly writeFile: (path: string, text: string) => void; readonly now: () => number },
 ): CommandResult {
   if (!existsSync(args.db)) return usageError('scan report', `${args.db}: no such file`);
   const results = new ScanResults(args.db);
   const statistics = surveyStatistics(results.counts());
+  const total = results.count();
+  const page = renderScanReport({
+    statistics,
+    runs: results.runs(),
+    rows: results.tableRows(args.tableRows ?? DEFAULT_TABLE_ROWS),
+    total,
+    generatedAt: new Date(deps.now()).toISOString(),
+  });
   results.close();
-  deps.writeFile(args.html, renderHtml(statistics));
-  const lines = [`Survey of ${statistics.domains} domains`, ''];
+  // The page loads its script and style sheet from files beside it (no inline code: strict CSP).
+  for (const [path, text] of [
+    [args.html, page],
+    [join(dirname(args.html), SCRIPT_FILE), SCRIPT],
+    [join(dirname(args.html), STYLE_FILE), STYLE],
+  ] as const) {
+    try {
+      deps.writeFile(path, text);
+    } catch (error) {
+      return runError('scan report', `cannot write ${path}: ${(error as Error).message}`);
+    }
+  }
+  const lines = [
+    `Survey of ${statistics.domains} domains audited`,
+    ...(statistics.nxdomain + statistics.dnsFailed === 0
+      ? []
+      : [
+          `(${total} in the results file: ${statistics.nxdomain} do not exist (NXDOMAIN) and ${statistics.dnsFailed} could not be checked (DNS lookups failed); both are left out of the shares and grades)`,
+        ]),
+    '',
+  ];
   for (const s of statistics.shares)
     lines.push(`  ${s.label.padEnd(34)} ${String(s.count).padStart(8)}  ${(s.share * 100).toFixed(1).padStart(5)}%`);
   lines.push(
     '',
     `Grades: ${['A', 'B', 'C', 'F'].map((g) => `${g} ${statistics.grades[g] ?? 0}`).join(', ')}`,
-    `Charts: ${args.html}`,
+    `Page: ${args.html} (with ${SCRIPT_FILE} and ${STYLE_FILE} beside it; the definition of each share is there)`,
   );
   return { exitCode: 0, stdout: `${lines.join('\n')}\n`, stderr: '' };
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
-/** A self-contained page: an SVG bar per question, no script, nothing fetched. */
-function renderHtml(statistics: SurveyStatistics): string {
-  const rowHeight = 26;
-  const bars = statistics.shares
-    .map((s, i) => {
-      const y = i * rowHeight;
-      const width = Math.round(s.share * 400);
-      return `<text x="0" y="${y + 17}" font-size="13">${escapeHtml(s.label)}</text><rect x="260" y="${y + 4}" width="${width}" height="18" fill="#3b6ea5"/><text x="${266 + width}" y="${y + 17}" font-size="12">${(s.share * 100).toFixed(1)}% (${s.count})</text>`;
-    })
-    .join('\n');
-  const grades = ['A', 'B', 'C', 'F'];
-  const maxGrade = Math.max(1, ...grades.map((g) => statistics.grades[g] ?? 0));
-  const gradeBars = grades
-    .map((g, i) => {
-      const n = statistics.grades[g] ?? 0;
-      const height = Math.round((n / maxGrade) * 150);
-      return `<rect x="${i * 60 + 10}" y="${170 - height}" width="40" height="${height}" fill="#5a9e6f"/><text x="${i * 60 + 25}" y="188" font-size="13">${g}</text><text x="${i * 60 + 12}" y="${165 - height}" font-size="11">${n}</text>`;
-    })
-    .join('\n');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>mailward survey of ${statistics.domains} domains</title>
-<style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}</style></head>
-<body><h1>Survey of ${statistics.domains} domains</h1>
-<svg width="760" height="${statistics.shares.length * rowHeight}" role="img" aria-label="shares of domains">${bars}</svg>
-<h2>Grades</h2>
-<svg width="260" height="200" role="img" aria-label="grades">${gradeBars}</svg>
-<p>Made by <code>mailward scan report</code>. Grades: A no warning, B one warning, C several, F an error.</p>
-</body></html>
-`;
 }

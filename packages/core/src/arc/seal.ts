@@ -136,6 +136,17 @@ export function sealArc(message: Uint8Array | SplitMessage, options: ArcSealOpti
     .map((name) => name.toLowerCase())
     .filter((name) => !isArcName(name) && name !== 'authentication-results')
     .flatMap((name) => Array<string>(index.count(name)).fill(name));
+  // An AMS with an empty h= signs no header field (RFC 8617 §4.1.2 takes h= from RFC 6376 §3.5):
+  // it would vouch for nothing a later hop can compare, so such a message is not sealed.
+  if (signedNames.length === 0) {
+    return {
+      sealed: false,
+      reason:
+        split.headers.length === 0
+          ? 'the message has no header fields (it starts with an empty line): there is nothing for the ARC-Message-Signature to sign'
+          : `none of the header fields to sign (${(options.headers ?? DEFAULT_ARC_SIGNED_HEADERS).join(', ')}) is in the message: the ARC-Message-Signature would sign no header field (h= empty)`,
+    };
+  }
   const amsTags: [string, string][] = [
     ['a', algorithm],
     ['b', ''],

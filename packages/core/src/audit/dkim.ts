@@ -4,9 +4,11 @@
  * under 1024 bits must not be used; 1024 is weak), t=y (testing), s= (must allow email), revoked
  * (empty p=), syntax.
  */
-import type { Resolver } from '../dns/types.js';
+import type { DnsFailure, Resolver } from '../dns/types.js';
+import { isFailure } from '../dns/types.js';
 import { parseKeyRecord } from '../dkim/key-record.js';
 import type { Finding } from './finding.js';
+import { lookupFailed } from './lookup-failure.js';
 
 /**
  * Selectors tried on every domain: Google Workspace (google), Microsoft 365 (selector1,
@@ -69,6 +71,12 @@ export async function auditDkim(
      * an empty non-terminal would hide its keys, so `mailward check` always probes every selector.
      */
     readonly stopAtNxdomain?: boolean;
+    /**
+     * Whether the domain is expected to sign (default true). A domain that receives no mail and
+     * whose SPF authorizes no sender is not: finding no key there is only worth an info. Its
+     * keys are still probed and checked: a forgotten weak key on a parked domain can be abused.
+     */
+    readonly expectKey?: boolean;
   },
 ): Promise<DkimAudit> {
   const findings: Finding[] = [];
@@ -88,17 +96,11 @@ export async function auditDkim(
     })),
   );
   const keys: DkimKeyFound[] = [];
+  const failed: { selector: string; failure: DnsFailure }[] = [];
   for (const { selector, answer } of answers) {
     const at = `${selector}._domainkey.${name}`;
-    if (answer.kind === 'servfail' || answer.kind === 'refused' || answer.kind === 'timeout') {
-      if (given.includes(selector))
-        add(
-          'warning',
-          'dkim-lookup-failed',
-          `${at}: lookup failed (${answer.kind})`,
-          `${RFC} §3.6.2`,
-          `make the name servers of ${name} answer for ${at}`,
-        );
+    if (isFailure(answer)) {
+      failed.push({ selector, failure: answer });
       continue;
     }
     if (answer.kind !== 'answer') {
@@ -185,14 +187,39 @@ export async function auditDkim(
       add('ok', 'dkim-key-ok', `${at}: ${key.keyType}${key.bits === undefined ? '' : ` ${key.bits} bits`}`, RFC);
     }
   }
-  if (!keys.some((k) => k.revoked === false && k.problem === undefined)) {
-    add(
-      'warning',
-      'dkim-no-key-found',
-      `${keys.length === 0 ? 'no DKIM key found' : `no usable DKIM key (${keys.length} found, revoked or broken)`} for ${name} on ${selectors.length} common selectors${given.length > 0 ? ' and yours' : ''}; mail without a DKIM signature fails DMARC when forwarded`,
-      `${RFC} §3.6.2; RFC 9989 §4.4`,
-      `sign outgoing mail: mailward keygen --domain ${name}, publish the record, and sign (or enable DKIM at your mail provider); name your selector with --selectors`,
+  const first = failed[0];
+  if (first !== undefined) {
+    const names = failed.map((f) => f.selector);
+    findings.push(
+      lookupFailed(
+        'dkim',
+        'dkim-lookup-failed',
+        `the DKIM keys of ${name} at ${failed.length} of ${selectors.length} selectors (${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''})`,
+        first.failure,
+        `${RFC} §3.6.2`,
+      ),
     );
+  }
+  // Whether a key exists cannot be said while lookups failed.
+  if (first === undefined && !keys.some((k) => k.revoked === false && k.problem === undefined)) {
+    // The names given with --selectors that are not common ones are "yours", not counted as common.
+    const yours = given.filter((g) => !COMMON_SELECTORS.includes(g)).length;
+    const found = `${keys.length === 0 ? 'no DKIM key found' : `no usable DKIM key (${keys.length} found, revoked or broken)`} for ${name} on ${selectors.length - yours} common selectors${yours > 0 ? ' and yours' : ''}`;
+    if (options.expectKey === false)
+      add(
+        'info',
+        'dkim-no-key-found',
+        `${found}; none is needed while ${name} receives no mail and its SPF authorizes no sender`,
+        `${RFC} §3.6.2`,
+      );
+    else
+      add(
+        'warning',
+        'dkim-no-key-found',
+        `${found}; mail without a DKIM signature fails DMARC when forwarded`,
+        `${RFC} §3.6.2; RFC 9989 §4.4`,
+        `sign outgoing mail: mailward keygen --domain ${name}, publish the record, and sign (or enable DKIM at your mail provider); name your selector with --selectors`,
+      );
   }
   return { findings, keys };
 }

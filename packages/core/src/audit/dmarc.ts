@@ -4,11 +4,24 @@
  * present, at most two URIs, external destinations authorized per RFC 9990 §4, the rua domain able
  * to receive mail), and tags RFC 9989 removed.
  */
-import type { Resolver } from '../dns/types.js';
 import { DmarcDns, discoverPolicy } from '../dmarc/discover.js';
 import { checkReportDestinations } from '../dmarc/report-destinations.js';
 import { isDmarcRecordText, requestedPolicy } from '../dmarc/record.js';
+import type { DnsFailure, Resolver } from '../dns/types.js';
+import { isFailure } from '../dns/types.js';
 import type { Finding } from './finding.js';
+import { isLookupFailure } from './finding.js';
+import { lookupFailed } from './lookup-failure.js';
+
+/**
+ * DMARC discovery reports a failed lookup as text, "NAME: KIND (REASON)" (discover.ts); the kind
+ * is read back from it so that refused and timeout are told apart.
+ */
+function failureOf(reason: string): Pick<DnsFailure, 'kind' | 'reason'> {
+  const match = /^[^ ]+: (servfail|refused|timeout) \((.*)\)$/s.exec(reason);
+  if (match === null) return { kind: 'servfail', reason };
+  return { kind: match[1] as DnsFailure['kind'], reason: match[2] as string };
+}
 
 export interface DmarcAudit {
   readonly findings: readonly Finding[];
@@ -33,12 +46,14 @@ export async function auditDmarc(domain: string, options: { readonly resolver: R
   const suggested = `_dmarc.${name}. TXT "v=DMARC1; p=none; rua=mailto:dmarc-reports@${name}"`;
 
   if (discovery.kind === 'temperror') {
-    add(
-      'warning',
-      'dmarc-lookup-failed',
-      `DMARC lookup failed: ${discovery.reason}; receivers get a temperror`,
-      `${RFC} §4.10`,
-      `make the name servers of _dmarc.${name} answer TXT queries`,
+    findings.push(
+      lookupFailed(
+        'dmarc',
+        'dmarc-lookup-failed',
+        `the DMARC policy of ${name}`,
+        failureOf(discovery.reason),
+        `${RFC} §4.10`,
+      ),
     );
     return { findings, hasRua: false };
   }
@@ -77,7 +92,11 @@ export async function auditDmarc(domain: string, options: { readonly resolver: R
       removed ? 'dmarc-removed-tag' : 'dmarc-tag-problem',
       `_dmarc.${discovery.policyDomain}: ${problem.tag}= at position ${problem.position}: ${problem.message}`,
       removed ? `${RFC} (removed tags); RFC 7489 §6.3` : `${RFC} §4.7`,
-      removed ? `remove ${problem.tag}=` : undefined,
+      removed
+        ? `remove ${problem.tag}=`
+        : /^(p|sp|np)$/.test(problem.tag)
+          ? `write ${problem.tag}=none, ${problem.tag}=quarantine or ${problem.tag}=reject`
+          : `correct ${problem.tag}= (RFC 9989 §4.7 lists its values), or remove it`,
     );
   }
   if (discovery.source !== 'author-domain') {
@@ -99,7 +118,16 @@ export async function auditDmarc(domain: string, options: { readonly resolver: R
     );
   } else {
     policy = discovery.source === 'author-domain' ? requested.p : (record.sp ?? requested.p);
-    if (requested.p === 'none') {
+    if (requested.p === 'none' && requested.reason !== undefined) {
+      // The record does not say p=none: a typo (p=rejct) or no p= at all is read as p=none.
+      add(
+        'warning',
+        'dmarc-p-none',
+        `receivers read this record as p=none: ${requested.reason}; failing mail is delivered as usual`,
+        `${RFC} §4.10.1`,
+        'write the policy you mean: p=reject, p=quarantine, or p=none while you read the reports',
+      );
+    } else if (requested.p === 'none') {
       add(
         'warning',
         'dmarc-p-none',
@@ -151,6 +179,17 @@ export async function auditDmarc(domain: string, options: { readonly resolver: R
     dns,
   });
   for (const destination of destinations) {
+    if (destination.external && destination.authorized === undefined) {
+      findings.push(
+        lookupFailed(
+          'dmarc',
+          'dmarc-lookup-failed',
+          `whether ${destination.domain ?? 'the destination'} accepts reports for ${discovery.policyDomain}`,
+          failureOf(destination.reason ?? 'lookup failed'),
+          'RFC 9990 §4',
+        ),
+      );
+    }
     if (destination.external && destination.authorized === false) {
       add(
         'warning',
@@ -163,8 +202,9 @@ export async function auditDmarc(domain: string, options: { readonly resolver: R
   }
   for (const domainOfRua of new Set(record.rua.map((u) => u.domain).filter((d): d is string => d !== undefined))) {
     const mx = await options.resolver.lookup(domainOfRua, 'MX');
-    const a = mx.kind === 'answer' ? mx : await options.resolver.lookup(domainOfRua, 'A');
-    if (mx.kind !== 'answer' && (a.kind === 'nxdomain' || a.kind === 'nodata')) {
+    const a = mx.kind === 'answer' || isFailure(mx) ? mx : await options.resolver.lookup(domainOfRua, 'A');
+    // Only answers count: a failed lookup says nothing about the rua domain.
+    if ((mx.kind === 'nxdomain' || mx.kind === 'nodata') && (a.kind === 'nxdomain' || a.kind === 'nodata')) {
       add(
         'warning',
         'dmarc-rua-no-mx',
@@ -191,7 +231,7 @@ export async function auditDmarc(domain: string, options: { readonly resolver: R
       `${RFC} §4.10; RFC 7489 §6.6.3`,
     );
   }
-  if (!findings.some((f) => f.severity === 'error' || f.severity === 'warning')) {
+  if (!findings.some((f) => f.severity === 'error' || f.severity === 'warning' || isLookupFailure(f))) {
     add(
       'ok',
       'dmarc-ok',

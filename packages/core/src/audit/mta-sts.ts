@@ -157,8 +157,10 @@ export async function auditMtaStsPolicy(
   if (policy.mode !== 'none') {
     for (const host of options.mxHosts) {
       if (!policy.mx.some((pattern) => mxPatternMatches(pattern, host))) {
+        // In enforce mode a sender that honours the policy refuses to deliver to an MX it does
+        // not list (RFC 8461 §5): mail to that host is lost, so it is an error.
         add(
-          'warning',
+          policy.mode === 'enforce' ? 'error' : 'warning',
           'mta-sts-mx-not-covered',
           `MX ${host} matches no mx: pattern of the policy${policy.mode === 'enforce' ? ': senders enforcing the policy will not deliver there' : ''}`,
           `${RFC} §4.1`,

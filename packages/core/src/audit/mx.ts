@@ -4,8 +4,11 @@
  * domain that sends mail but cannot receive any.
  */
 import type { Resolver } from '../dns/types.js';
+import { isFailure } from '../dns/types.js';
 import { ipText, parseClientIp, reverseName } from '../spf/ip.js';
 import type { Finding } from './finding.js';
+import { isLookupFailure } from './finding.js';
+import { lookupFailed } from './lookup-failure.js';
 
 export interface MxAudit {
   readonly findings: readonly Finding[];
@@ -29,14 +32,8 @@ export async function auditMx(
     findings.push({ code, severity, area: 'mx', message, rfc, ...(fix !== undefined && { fix }) });
   const name = domain.toLowerCase().replace(/\.$/, '');
   const answer = await options.resolver.lookup(name, 'MX');
-  if (answer.kind === 'servfail' || answer.kind === 'refused' || answer.kind === 'timeout') {
-    add(
-      'warning',
-      'mx-lookup-failed',
-      `MX lookup for ${name} failed (${answer.kind}): senders retry, then bounce`,
-      RFC,
-      `make the name servers of ${name} answer MX queries`,
-    );
+  if (isFailure(answer)) {
+    findings.push(lookupFailed('mx', 'mx-lookup-failed', `the MX records of ${name}`, answer, RFC));
     return { findings, parked: false, nullMx: false, hosts: [] };
   }
   if (answer.kind !== 'answer') {
@@ -112,6 +109,12 @@ export async function auditMx(
       continue;
     }
     const [a, aaaa] = await Promise.all([options.resolver.lookup(host, 'A'), options.resolver.lookup(host, 'AAAA')]);
+    // A failed lookup is not a missing address: say so, and judge only what was answered.
+    const addressFailure = isFailure(a) ? a : isFailure(aaaa) ? aaaa : undefined;
+    if (addressFailure !== undefined) {
+      findings.push(lookupFailed('mx', 'mx-lookup-failed', `the addresses of MX host ${host}`, addressFailure, RFC));
+      if (!(a.kind === 'answer' || aaaa.kind === 'answer')) continue;
+    }
     const addresses = [...(a.kind === 'answer' ? a.records : []), ...(aaaa.kind === 'answer' ? aaaa.records : [])];
     if ((a.kind === 'answer' && a.cnames.length > 0) || (aaaa.kind === 'answer' && aaaa.cnames.length > 0)) {
       add(
@@ -135,6 +138,18 @@ export async function auditMx(
     const first = parseClientIp(addresses[0] as string);
     if (first === undefined) continue;
     const ptr = await options.resolver.lookup(reverseName(first), 'PTR');
+    if (isFailure(ptr)) {
+      findings.push(
+        lookupFailed(
+          'mx',
+          'mx-lookup-failed',
+          `the reverse DNS (PTR) of ${host} (${ipText(first)})`,
+          ptr,
+          'RFC 1912 §2.1',
+        ),
+      );
+      continue;
+    }
     if (ptr.kind !== 'answer' || ptr.records.length === 0) {
       add(
         'warning',
@@ -147,6 +162,18 @@ export async function auditMx(
     }
     const ptrName = (ptr.records[0] as string).toLowerCase().replace(/\.$/, '');
     const back = await options.resolver.lookup(ptrName, first.version === 4 ? 'A' : 'AAAA');
+    if (isFailure(back)) {
+      findings.push(
+        lookupFailed(
+          'mx',
+          'mx-lookup-failed',
+          `whether ${ptrName} resolves back to ${ipText(first)}`,
+          back,
+          'RFC 1912 §2.1',
+        ),
+      );
+      continue;
+    }
     const confirmed =
       back.kind === 'answer' &&
       back.records.some((r) => {
@@ -163,7 +190,7 @@ export async function auditMx(
       );
     }
   }
-  if (!findings.some((f) => f.severity === 'error' || f.severity === 'warning')) {
+  if (!findings.some((f) => f.severity === 'error' || f.severity === 'warning' || isLookupFailure(f))) {
     add('ok', 'mx-ok', `${hosts.length} MX host${hosts.length === 1 ? '' : 's'}: ${[...seen].join(', ')}`, RFC);
   }
   return { findings, parked: false, nullMx, hosts: [...seen] };

@@ -4,9 +4,10 @@
  * "Brand Indicators for Message Identification"), with BIMI's DMARC prerequisite. Missing ones are
  * info, problems warnings: never errors.
  */
-import type { Resolver } from '../dns/types.js';
+import type { DnsFailure, Resolver } from '../dns/types.js';
 import { isFailure } from '../dns/types.js';
 import type { AuditArea, Finding } from './finding.js';
+import { lookupFailed } from './lookup-failure.js';
 
 type Add = (severity: Finding['severity'], code: string, message: string, rfc: string, fix?: string) => void;
 
@@ -27,10 +28,9 @@ function tags(text: string): Map<string, string> {
   return map;
 }
 
-async function txt(resolver: Resolver, name: string): Promise<{ failed?: string; texts: string[] }> {
+async function txt(resolver: Resolver, name: string): Promise<{ failed?: DnsFailure; texts: string[] }> {
   const answer = await resolver.lookup(name, 'TXT');
-  if (answer.kind === 'servfail' || answer.kind === 'refused' || answer.kind === 'timeout')
-    return { failed: answer.kind, texts: [] };
+  if (isFailure(answer)) return { failed: answer, texts: [] };
   return { texts: answer.kind === 'answer' ? answer.records.map((r) => r.text) : [] };
 }
 
@@ -42,13 +42,7 @@ export async function auditTlsRpt(domain: string, options: { readonly resolver: 
   const records = texts.filter((t) => /^v=TLSRPTv1\s*(;|$)/i.test(t.trim()));
   const fix = `publish ${name}. TXT "v=TLSRPTv1; rua=mailto:tlsrpt@${domain}"`;
   if (failed !== undefined)
-    add(
-      'warning',
-      'tlsrpt-lookup-failed',
-      `${name}: lookup failed (${failed})`,
-      'RFC 8460 §3',
-      `make the name servers answer for ${name}`,
-    );
+    findings.push(lookupFailed('tls-rpt', 'tlsrpt-lookup-failed', `the TLS-RPT record ${name}`, failed, 'RFC 8460 §3'));
   else if (records.length === 0)
     add(
       'info',
@@ -97,12 +91,8 @@ export async function auditMtaStsRecord(
   const { failed, texts } = await txt(options.resolver, name);
   const records = texts.filter((t) => /^v=STSv1\s*(;|$)/i.test(t.trim()));
   if (failed !== undefined) {
-    add(
-      'warning',
-      'mta-sts-lookup-failed',
-      `${name}: lookup failed (${failed})`,
-      'RFC 8461 §3.1',
-      `make the name servers answer for ${name}`,
+    findings.push(
+      lookupFailed('mta-sts', 'mta-sts-lookup-failed', `the MTA-STS record ${name}`, failed, 'RFC 8461 §3.1'),
     );
     return { findings };
   }
@@ -150,12 +140,14 @@ export async function auditBimi(
   const { failed, texts } = await txt(options.resolver, name);
   const records = texts.filter((t) => /^v=BIMI1\s*(;|$)/i.test(t.trim()));
   if (failed !== undefined)
-    add(
-      'warning',
-      'bimi-lookup-failed',
-      `${name}: lookup failed (${failed})`,
-      'draft-brand-indicators-for-message-identification §4',
-      `make the name servers answer for ${name}`,
+    findings.push(
+      lookupFailed(
+        'bimi',
+        'bimi-lookup-failed',
+        `the BIMI record ${name}`,
+        failed,
+        'draft-brand-indicators-for-message-identification §4',
+      ),
     );
   else if (records.length === 0)
     add(
@@ -264,12 +256,14 @@ export async function auditDnssec(domain: string, options: { readonly resolver: 
         'repair the chain of trust: re-sign the zone if its signatures expired or are missing, and make the DS record at your registrar match a DNSKEY the zone publishes (or remove the DS to turn DNSSEC off)',
       );
     } else {
-      add(
-        'warning',
-        'dnssec-lookup-failed',
-        `the DNSSEC state of ${domain} is unknown: its ${failed.type} lookup failed twice (${failed.result.kind}: ${failed.result.reason})`,
-        'RFC 1035 §4.1.1',
-        "check that the domain's name servers answer, then audit again",
+      findings.push(
+        lookupFailed(
+          'dnssec',
+          'dnssec-lookup-failed',
+          `the DNSSEC state of ${domain} (its ${failed.type} lookup failed twice)`,
+          failed.result,
+          'RFC 1035 §4.1.1',
+        ),
       );
     }
     return findings;

@@ -6,9 +6,12 @@
  * IP is evaluated, so terms whose target depends on macros are reported, not followed.
  */
 import type { Resolver } from '../dns/types.js';
+import { isFailure } from '../dns/types.js';
 import type { Directive, SpfRecord } from '../spf/record.js';
 import { DNS_MECHANISMS, isSpfRecord, parseRecord } from '../spf/record.js';
 import type { Finding } from './finding.js';
+import { isLookupFailure } from './finding.js';
+import { lookupFailed } from './lookup-failure.js';
 
 export interface SpfBranch {
   readonly domain: string;
@@ -46,7 +49,7 @@ class TreeWalk {
   readonly findings: Finding[] = [];
   voidLookups = 0;
   nodes = 0;
-  readonly seen = new Set<string>();
+  seen = new Set<string>();
   readonly duplicates = new Set<string>();
 
   constructor(private readonly resolver: Resolver) {}
@@ -75,14 +78,15 @@ class TreeWalk {
       return { domain: name, ownLookups: 0, totalLookups: 0, children: [], problem: 'tree too large to follow' };
     }
     const answer = await this.resolver.lookup(name, 'TXT');
-    if (answer.kind === 'servfail' || answer.kind === 'refused' || answer.kind === 'timeout') {
-      const code = root ? 'spf-lookup-failed' : 'spf-include-lookup-failed';
-      this.add(
-        'warning',
-        code,
-        `TXT lookup for ${name} failed (${answer.kind}): receivers get a temperror`,
-        `${RFC} §4.4`,
-        `make the name servers of ${name} answer TXT queries`,
+    if (isFailure(answer)) {
+      this.findings.push(
+        lookupFailed(
+          'spf',
+          root ? 'spf-lookup-failed' : 'spf-include-lookup-failed',
+          `the SPF record of ${name}${root ? '' : ` (included from ${path.at(-1) ?? name})`}`,
+          answer,
+          `${RFC} §4.4`,
+        ),
       );
       return { domain: name, ownLookups: 0, totalLookups: 0, children: [], problem: answer.kind };
     }
@@ -126,16 +130,49 @@ class TreeWalk {
         `${RFC} §4.5`,
         'merge them into one record',
       );
-      return { domain: name, ownLookups: 0, totalLookups: 0, children: [], problem: 'several records' };
+      // Receivers stop at the permerror, but the owner merging them needs every problem of every
+      // record at once, so the domain's own records are each audited as if it were the only one.
+      if (!root) return { domain: name, ownLookups: 0, totalLookups: 0, children: [], problem: 'several records' };
+      // Each record is its own evaluation: includes seen in one are not duplicates in another, and
+      // void lookups are counted per record (the worst one is kept).
+      const each: SpfBranch[] = [];
+      const seenBefore = this.seen;
+      const voidBefore = this.voidLookups;
+      let worstVoid = voidBefore;
+      for (const [index, text] of records.entries()) {
+        this.seen = new Set(seenBefore);
+        this.voidLookups = voidBefore;
+        each.push(await this.record(name, text, path, root, `${name} (record ${index + 1} of ${records.length})`));
+        worstVoid = Math.max(worstVoid, this.voidLookups);
+      }
+      this.voidLookups = worstVoid;
+      return {
+        domain: name,
+        record: (records[0] as string).slice(0, 512),
+        ownLookups: 0,
+        totalLookups: Math.max(...each.map((b) => b.totalLookups)),
+        children: each,
+        problem: 'several records',
+      };
     }
-    const text = records[0] as string;
+    return this.record(name, records[0] as string, path, root, name);
+  }
+
+  /** One SPF record of `name`; `label` names it in findings (which record, when there are several). */
+  private async record(
+    name: string,
+    text: string,
+    path: readonly string[],
+    root: boolean,
+    label: string,
+  ): Promise<SpfBranch> {
     const parsed = parseRecord(text);
     if (!parsed.ok) {
       for (const error of parsed.errors.slice(0, 10)) {
         this.add(
           'error',
           'spf-syntax',
-          `${name}: ${error.message} at position ${error.position} ("${error.term}")`,
+          `${label}: ${error.message} at position ${error.position} ("${error.term}")`,
           `${RFC} §4.6, §12`,
           'correct the term; the record is void until then',
         );
@@ -149,7 +186,7 @@ class TreeWalk {
         problem: 'syntax error',
       };
     }
-    return this.followRecord(name, parsed.record, [...path, name], root);
+    return this.followRecord(name, parsed.record, [...path, name], root, label);
   }
 
   private async followRecord(
@@ -157,6 +194,7 @@ class TreeWalk {
     record: SpfRecord,
     path: readonly string[],
     root: boolean,
+    label: string,
   ): Promise<SpfBranch> {
     const children: SpfBranch[] = [];
     let own = 0;
@@ -167,7 +205,7 @@ class TreeWalk {
         this.add(
           'warning',
           'spf-ptr',
-          `${name}: "${directive.text}" uses ptr, which is slow, unreliable and ignored by some receivers`,
+          `${label}: "${directive.text}" uses ptr, which is slow, unreliable and ignored by some receivers`,
           `${RFC} §5.5`,
           'replace ptr with ip4/ip6 ranges or a',
         );
@@ -179,7 +217,7 @@ class TreeWalk {
           this.add(
             'info',
             'spf-macro-target',
-            `${name}: "${directive.text}" depends on macros and is not followed by this audit`,
+            `${label}: "${directive.text}" depends on macros and is not followed by this audit`,
             `${RFC} §7`,
           );
         } else children.push(await this.branch(target.text, path, false));
@@ -191,13 +229,13 @@ class TreeWalk {
         this.add(
           'info',
           'spf-macro-target',
-          `${name}: redirect=${record.redirect.text} depends on macros and is not followed`,
+          `${label}: redirect=${record.redirect.text} depends on macros and is not followed`,
           `${RFC} §7`,
         );
       } else children.push(await this.branch(record.redirect.text, path, false));
     }
     const totalLookups = own + children.reduce((sum, c) => sum + c.totalLookups, 0);
-    if (root) this.checkRoot(name, record);
+    if (root) this.checkRoot(name, record, label);
     return { domain: name, record: record.text.slice(0, 512), ownLookups: own, totalLookups, children };
   }
 
@@ -212,14 +250,14 @@ class TreeWalk {
     if (answer.kind === 'nxdomain' || answer.kind === 'nodata') this.voidLookups += 1;
   }
 
-  private checkRoot(name: string, record: SpfRecord): void {
+  private checkRoot(name: string, record: SpfRecord, label: string): void {
     const allIndex = record.directives.findIndex((d) => d.mechanism.kind === 'all');
     const all = allIndex >= 0 ? record.directives[allIndex] : undefined;
     if (all?.qualifier === '+') {
       this.add(
         'error',
         'spf-pass-all',
-        `${name}: "+all" authorizes every server on the Internet to send as ${name}`,
+        `${label}: "+all" authorizes every server on the Internet to send as ${name}`,
         `${RFC} §5.1`,
         'end the record with -all (or ~all while testing)',
       );
@@ -227,7 +265,7 @@ class TreeWalk {
       this.add(
         'warning',
         'spf-neutral-all',
-        `${name}: "?all" makes every other server neutral: SPF protects nothing`,
+        `${label}: "?all" makes every other server neutral: SPF protects nothing`,
         `${RFC} §5.1`,
         'end the record with -all (or ~all)',
       );
@@ -235,7 +273,7 @@ class TreeWalk {
       this.add(
         'warning',
         'spf-no-all',
-        `${name}: the record has no "all" and no redirect, so unlisted servers get neutral`,
+        `${label}: the record has no "all" and no redirect, so unlisted servers get neutral`,
         `${RFC} §4.7`,
         'end the record with -all (or ~all)',
       );
@@ -244,7 +282,7 @@ class TreeWalk {
       this.add(
         'warning',
         'spf-terms-after-all',
-        `${name}: terms after "${all?.text ?? 'all'}" are never evaluated`,
+        `${label}: terms after "${all?.text ?? 'all'}" are never evaluated`,
         `${RFC} §5.1`,
         'move them before all, or remove them',
       );
@@ -253,7 +291,7 @@ class TreeWalk {
       this.add(
         'warning',
         'spf-redirect-ignored',
-        `${name}: redirect= is ignored because the record has "all"`,
+        `${label}: redirect= is ignored because the record has "all"`,
         `${RFC} §6.1`,
         'remove one of them',
       );
@@ -263,7 +301,7 @@ class TreeWalk {
       this.add(
         'warning',
         'spf-record-too-long',
-        `${name}: the record is ${size} bytes; answers over 512 bytes need TCP, which some receivers do not use`,
+        `${label}: the record is ${size} bytes; answers over 512 bytes need TCP, which some receivers do not use`,
         `${RFC} §3.4`,
         'shorten it: use ip4/ip6 ranges or include a subdomain',
       );
@@ -271,7 +309,7 @@ class TreeWalk {
       this.add(
         'warning',
         'spf-record-long',
-        `${name}: the record is ${size} bytes, over the 450 advised to fit a UDP answer`,
+        `${label}: the record is ${size} bytes, over the 450 advised to fit a UDP answer`,
         `${RFC} §3.4`,
         'shorten it: use ip4/ip6 ranges or include a subdomain',
       );
@@ -280,11 +318,30 @@ class TreeWalk {
       this.add(
         'info',
         'spf-unknown-modifier',
-        `${name}: modifier "${modifier.name}=" is not defined and is ignored`,
+        `${label}: modifier "${modifier.name}=" is not defined and is ignored`,
         `${RFC} §6`,
       );
     }
   }
+}
+
+/** §4.6.4: at most 10 DNS-querying terms over the whole evaluation; says where they come from. */
+function checkLookupCount(walk: TreeWalk, branch: SpfBranch, label: string): void {
+  const lookups = branch.totalLookups;
+  if (lookups <= 10) return;
+  // Branches that cost nothing below their own include term are not worth naming.
+  const heavy = branch.children
+    .filter((c) => c.totalLookups > 0)
+    .sort((a, b) => b.totalLookups - a.totalLookups)
+    .slice(0, 4);
+  const below = lookups - branch.ownLookups;
+  walk.add(
+    'error',
+    'spf-too-many-lookups',
+    `${label}: the record needs ${lookups} DNS lookups (at most 10), so evaluation ends in permerror: ${branch.ownLookups} for its own terms${below > 0 ? `, ${below} below its includes (heaviest: ${heavy.map((c) => `${c.domain} ${c.totalLookups}`).join(', ')})` : ''}`,
+    `${RFC} §4.6.4`,
+    'replace includes by the ip4/ip6 ranges they resolve to, or drop senders you no longer use',
+  );
 }
 
 export async function auditSpf(domain: string, options: SpfAuditOptions): Promise<SpfAudit> {
@@ -292,16 +349,12 @@ export async function auditSpf(domain: string, options: SpfAuditOptions): Promis
   const tree = await walk.branch(domain, [], true);
   const lookups = tree.totalLookups;
   const name = tree.domain;
-  if (lookups > 10) {
-    const heavy = [...tree.children].sort((a, b) => b.totalLookups - a.totalLookups).slice(0, 4);
-    walk.add(
-      'error',
-      'spf-too-many-lookups',
-      `${name}: the record needs ${lookups} DNS lookups (at most 10), so evaluation ends in permerror; heaviest: ${heavy.map((c) => `${c.domain} ${c.totalLookups}`).join(', ')}`,
-      `${RFC} §4.6.4`,
-      'replace includes by the ip4/ip6 ranges they resolve to, or drop senders you no longer use',
-    );
-  }
+  // Several records of its own: each is its own evaluation, with its own budget of lookups.
+  const evaluations =
+    tree.problem === 'several records'
+      ? tree.children.map((branch, i) => ({ branch, label: `${name} (record ${i + 1} of ${tree.children.length})` }))
+      : [{ branch: tree, label: name }];
+  for (const { branch, label } of evaluations) checkLookupCount(walk, branch, label);
   if (walk.voidLookups > 2) {
     walk.add(
       'error',
@@ -331,7 +384,7 @@ export async function auditSpf(domain: string, options: SpfAuditOptions): Promis
       `publish ${name}. TXT "v=spf1 -all"`,
     );
   }
-  if (!walk.findings.some((f) => f.severity === 'error' || f.severity === 'warning')) {
+  if (!walk.findings.some((f) => f.severity === 'error' || f.severity === 'warning' || isLookupFailure(f))) {
     walk.add('ok', 'spf-ok', `${name}: SPF is valid (${lookups}/10 DNS lookups, all ${all ?? 'via redirect'})`, RFC);
   }
   return {

@@ -21,6 +21,7 @@ import { BodyHashSet } from './body-hash.js';
 import { dkimKeyTypeOfKeyObject, hashOf, keyTypeOf, signHeaderData } from './crypto.js';
 import { buildHeaderData, HeaderIndex } from './header-hash.js';
 import type { DkimAlgorithm, DkimCanonicalization } from './signature.js';
+import { decodeDkimQuotedPrintable } from './tag-list.js';
 
 /** Signed when present (RFC 6376 §5.4.1's list, plus the MIME fields and RFC 8058's List-Unsubscribe-Post). */
 export const DEFAULT_SIGNED_HEADERS: readonly string[] = Object.freeze([
@@ -369,18 +370,21 @@ function appendFolded(unsigned: string, b: string): string {
   return parts.join('');
 }
 
+/**
+ * The identity is written into i= as given, so it must already be dkim-quoted-printable (§2.11:
+ * safe characters, or =XX escapes; "@" itself may be written =40). Its decoded form is what the
+ * domain rule applies to (§3.5 i=: d= or below it), as a verifier decodes it.
+ */
 function checkIdentity(identity: string, domain: string): void {
-  const at = identity.lastIndexOf('@');
-  if (at < 0) throw new RangeError(`identity ${JSON.stringify(identity)} has no "@"`);
-  // §3.5 i= is dkim-quoted-printable: safe characters (no space, ";" or "=") or =XX escapes.
-  if (!/^(?:[\x21-\x3a\x3c\x3e-\x7e]|=[0-9A-F]{2})*$/.test(identity.slice(0, at))) {
-    throw new RangeError(
-      `identity ${JSON.stringify(identity)}: the local part must be dkim-quoted-printable (RFC 6376 §2.11)`,
-    );
+  if (!/^(?:[\x21-\x3a\x3c\x3e-\x7e]|=[0-9A-F]{2})*$/.test(identity)) {
+    throw new RangeError(`identity ${JSON.stringify(identity)} must be dkim-quoted-printable (RFC 6376 §2.11)`);
   }
-  if (!DOMAIN.test(identity.slice(at + 1)))
+  const decoded = decodeDkimQuotedPrintable(identity) ?? '';
+  const at = decoded.lastIndexOf('@');
+  if (at < 0) throw new RangeError(`identity ${JSON.stringify(identity)} has no "@" (nor =40)`);
+  if (!DOMAIN.test(decoded.slice(at + 1)))
     throw new RangeError(`identity ${JSON.stringify(identity)} has an invalid domain`);
-  const identityDomain = identity.slice(at + 1).toLowerCase();
+  const identityDomain = decoded.slice(at + 1).toLowerCase();
   const d = domain.toLowerCase().replace(/\.$/, '');
   if (identityDomain !== d && !identityDomain.endsWith(`.${d}`)) {
     throw new RangeError(`identity domain ${identityDomain} is not ${d} or below it (RFC 6376 §3.5 i=)`);

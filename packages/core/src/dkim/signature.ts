@@ -5,7 +5,14 @@
  * call) and RFC 8463 (ed25519-sha256).
  */
 import type { TagValue } from './tag-list.js';
-import { decodeBase64String, parseTagList, quoteFragment, removeFws, splitColonList } from './tag-list.js';
+import {
+  decodeBase64String,
+  decodeDkimQuotedPrintable,
+  parseTagList,
+  quoteFragment,
+  removeFws,
+  splitColonList,
+} from './tag-list.js';
 import { domainNameProblem } from '../dns/name.js';
 
 export type DkimAlgorithm = 'rsa-sha256' | 'rsa-sha1' | 'ed25519-sha256';
@@ -27,7 +34,7 @@ export interface DkimSignature {
   readonly selector: string;
   /** h= names as listed, original case, FWS around the colons removed. */
   readonly headers: readonly string[];
-  /** i= with FWS removed (still dkim-quoted-printable), or "@" + d= when absent (§6.1.1). */
+  /** i= decoded from dkim-quoted-printable (§2.11), FWS removed; "@" + d= when absent (§6.1.1). */
   readonly identity: string;
   /** Domain part of the identity, lowercased; equal to or below normalizedDomain. */
   readonly identityDomain: string;
@@ -79,7 +86,6 @@ const SUB_DOMAIN = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/;
 const SELECTOR_LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?$/;
 // RFC 5322 field-name = 1*ftext (printable ASCII except ":").
 const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
-const QP_ESCAPE_BROKEN = /=(?![0-9A-Fa-f]{2})/;
 
 /** The DNS name holding the key of a signature (§3.6.2.1): `${selector}._domainkey.${domain}`. */
 export function keyLookupName(signature: { readonly selector: string; readonly domain: string }): string {
@@ -273,16 +279,20 @@ function signedHeaders(value: string): string[] | Invalid {
   return names;
 }
 
-/** §3.5 i= = [ Local-part ] "@" domain-name, dkim-quoted-printable; default "@" + d= (§6.1.1). */
+/**
+ * §3.5 i= = [ Local-part ] "@" domain-name, written in dkim-quoted-printable (§2.11), so it is
+ * decoded before anything is checked: "jlong=40example.com" is jlong@example.com. Default
+ * "@" + d= (§6.1.1). The identity returned is the decoded one.
+ */
 function identityOf(value: string | undefined, domain: string): { identity: string; domain: string } | Invalid {
   const normalizedDomain = domain.toLowerCase();
   if (value === undefined) return { identity: `@${domain}`, domain: normalizedDomain };
-  const identity = removeFws(value); // whitespace in dkim-quoted-printable is not part of the value
+  const identity = decodeDkimQuotedPrintable(value);
+  if (identity === undefined) {
+    return new Invalid('syntax', `i=${quoteFragment(removeFws(value))} has a malformed quoted-printable escape`, 'i');
+  }
   const at = identity.lastIndexOf('@');
   if (at < 0) return new Invalid('syntax', `i=${quoteFragment(identity)} has no "@"`, 'i');
-  if (QP_ESCAPE_BROKEN.test(identity.slice(0, at))) {
-    return new Invalid('syntax', `i=${quoteFragment(identity)} has a malformed quoted-printable escape`, 'i');
-  }
   const identityDomain = identity.slice(at + 1);
   const issue = domainProblem(identityDomain);
   if (issue)
@@ -330,17 +340,18 @@ function timeTag(value: string | undefined, tag: 't' | 'x'): number | undefined 
   return Number(value);
 }
 
-/** §3.5 z=: "|"-separated copies of "name:value", dkim-quoted-printable; FWS is not content. */
+/** §3.5 z=: "|"-separated copies of "name:value", each dkim-quoted-printable (§2.11; a "|" in a value is =7C). */
 function copiedHeadersOf(value: string | undefined): string[] | undefined | Invalid {
   if (value === undefined) return undefined;
   const copies = removeFws(value).split('|');
   const decoded: string[] = [];
   for (const copy of copies) {
     const colon = copy.indexOf(':');
-    if (colon <= 0 || !FIELD_NAME.test(copy.slice(0, colon)) || QP_ESCAPE_BROKEN.test(copy)) {
+    const text = decodeDkimQuotedPrintable(copy);
+    if (colon <= 0 || !FIELD_NAME.test(copy.slice(0, colon)) || text === undefined) {
       return new Invalid('syntax', `z= has a malformed copied field ${quoteFragment(copy)}`, 'z');
     }
-    decoded.push(copy.replace(/=([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))));
+    decoded.push(text);
   }
   return decoded;
 }

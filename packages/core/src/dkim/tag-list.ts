@@ -174,6 +174,30 @@ export function removeFws(value: string): string {
 }
 
 /**
+ * Decodes dkim-quoted-printable (RFC 6376 §2.11), the form of i= and z= (§3.5): FWS is not
+ * content, "=XX" is the octet XX. Octets are read as UTF-8 (RFC 6532 addresses), falling back to
+ * Latin-1 so that no octet is lost. Undefined when an "=" is not followed by two hex digits.
+ */
+export function decodeDkimQuotedPrintable(value: string): string | undefined {
+  const text = removeFws(value);
+  if (/=(?![0-9A-Fa-f]{2})/.test(text)) return undefined;
+  if (!text.includes('=')) return text;
+  const octets: number[] = [];
+  for (let i = 0; i < text.length; i += 1) {
+    if (text.charCodeAt(i) === EQUALS) {
+      octets.push(parseInt(text.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else octets.push(text.charCodeAt(i) & 0xff);
+  }
+  const bytes = Uint8Array.from(octets);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return String.fromCharCode(...bytes);
+  }
+}
+
+/**
  * Splits a colon-separated list (h=, q=, key h=, s=, t=), trimming the FWS allowed around each
  * colon. Items are returned as written; an empty item is returned as "" for the caller to reject.
  */
