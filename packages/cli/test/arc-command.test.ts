@@ -117,3 +117,14 @@ test('arc seal refuses a message without header fields, and a header list that s
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('the README example: docs/examples/arc-sealed.eml validates against docs/examples/zone.yaml', async () => {
+  const { fileURLToPath } = await import('node:url');
+  const examples = fileURLToPath(new URL('../../../../docs/examples/', import.meta.url));
+  const out = await runProgram(
+    ['arc', 'verify', join(examples, 'arc-sealed.eml'), '--dns-fixture', join(examples, 'zone.yaml')],
+    envWith(),
+  );
+  assert.equal(out.exitCode, 0, out.stderr);
+  assert.match(out.stdout, /^arc=pass \(chain of 2 set\(s\) validates; last sealed by list\.example \(s=arc\)\)\n/);
+});
