@@ -6,6 +6,7 @@
  * list. Bad lines (garbage, names too long) are reported with their line number and skipped.
  * `mailward scan report DB` prints the survey statistics and writes an HTML page with charts.
  */
+import { describeSystemError } from '../system-errors.js';
 import {
   createReadStream,
   existsSync,
@@ -282,7 +283,7 @@ export function scanReportCommand(
     try {
       deps.writeFile(path, text);
     } catch (error) {
-      return runError('scan report', `cannot write ${path}: ${(error as Error).message}`);
+      return runError('scan report', describeSystemError(error) ?? `cannot write ${path}: ${(error as Error).message}`);
     }
   }
   const lines = [
