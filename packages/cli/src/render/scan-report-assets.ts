@@ -3,6 +3,7 @@
  * has no inline script, no inline style and no event-handler attributes, so it works under a strict
  * Content-Security-Policy (`default-src 'self'`) and from a file:// URL. Without the script the
  * table is complete, only not sortable or filterable (the controls stay hidden).
+ * test/scan-report-browser.int.test.ts runs the page in Chromium under such a policy.
  */
 export const SCRIPT_FILE = 'mailward-scan-report.js';
 export const STYLE_FILE = 'mailward-scan-report.css';
@@ -72,11 +73,18 @@ export const SCRIPT = `// mailward scan report: sorts and filters the domain tab
 
 export const STYLE = `@charset "utf-8";
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+@media (max-width: 600px) { body { margin: 1em; } }
+/* A path or list name without spaces must not widen the page on a phone. */
+code { overflow-wrap: anywhere; }
 table { border-collapse: collapse; font-size: 14px; }
+/* The domain table is wider than a phone: it scrolls in its own box, the page does not. */
+.table-scroll { overflow-x: auto; max-width: 100%; }
 th, td { border: 1px solid #ccc; padding: 2px 8px; text-align: left; }
 th button { font: inherit; font-weight: bold; background: none; border: 0; padding: 0; cursor: pointer; }
-th[aria-sort='ascending'] button::after { content: ' ▲'; }
-th[aria-sort='descending'] button::after { content: ' ▼'; }
+/* The arrow is for the eye; aria-sort tells a screen reader. The empty alternative text (after the
+   slash) keeps the arrow out of the column's accessible name; older browsers take the first line. */
+th[aria-sort='ascending'] button::after { content: ' ▲'; content: ' ▲' / ''; }
+th[aria-sort='descending'] button::after { content: ' ▼'; content: ' ▼' / ''; }
 td.num { text-align: right; }
 .grade-A { background: #c8e6c9; }
 .grade-B { background: #fff9c4; }
@@ -86,5 +94,6 @@ td.num { text-align: right; }
 dl.definitions dt { font-weight: bold; margin-top: 0.6em; }
 dl.definitions dd { margin-left: 1.5em; }
 #controls { margin: 1em 0; }
-#controls label { margin-right: 1em; }
+#controls label { margin-right: 1em; display: inline-block; white-space: nowrap; }
+#filter-text { max-width: 100%; }
 `;

@@ -134,17 +134,24 @@ function domainTable(page: ScanReportPage): string {
 <label>Grade <select id="filter-grade"><option value="">any</option><option>A</option><option>B</option><option>C</option><option>F</option></select></label>
 <span><span id="shown">${page.rows.length}</span> shown; click a column title to sort.</span>
 </div>
+<div class="table-scroll">
 <table id="domains"><thead><tr>${head}</tr></thead>
 <tbody>
 ${page.rows.map(tableRow).join('\n')}
-</tbody></table>`;
+</tbody></table>
+</div>`;
 }
 
 export function renderScanReport(page: ScanReportPage): string {
   const s = page.statistics;
   const apart = s.nxdomain + s.dnsFailed;
+  // Without the viewport line a phone lays the page out 980 px wide and shrinks it; without the
+  // empty data: icon the browser asks the server for /favicon.ico, a 404 on most servers.
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>mailward survey of ${s.domains} domains</title>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<title>mailward survey of ${s.domains} domains</title>
 <link rel="stylesheet" href="${STYLE_FILE}">
 <script src="${SCRIPT_FILE}" defer></script></head>
 <body><h1>Survey of ${s.domains} domains</h1>
