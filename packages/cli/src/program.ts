@@ -48,8 +48,12 @@ export async function runProgram(argv: readonly string[], env: ProgramEnvironmen
     )
     .version(mailwardVersion)
     .exitOverride()
-    .configureOutput({ writeOut: (text) => (stdout += text), writeErr: (text) => (stderr += text) })
-    .showHelpAfterError();
+    .configureOutput({
+      writeOut: (text) => (stdout += text),
+      writeErr: (text) => (stderr += text),
+      // An argument error is one line, like every other error; the usage is one --help away.
+      outputError: (text, write) => write(`${text.trimEnd().replace(/^error: /, 'mailward: ')} (see --help)\n`),
+    });
 
   program
     .command('spf')

@@ -82,3 +82,18 @@ test('--version prints the version of the package.json npm installed', async () 
   const result = await runProgram(['--version'], env);
   assert.equal(result.stdout.trim(), manifest.version);
 });
+
+test('an argument error is one line naming the problem, with the usage one --help away', async () => {
+  for (const argv of [
+    ['bogus'],
+    ['keygen'],
+    ['reports', 'summary', '--bogus'],
+    ['reports', 'failures', 'list', '--limit', '-1'],
+    ['reports', 'export', '--format', 'xml'],
+    ['spf', '--ip', '192.0.2.1', '--mail-from', 'a@b.example', '--dns-timeout', 'abc'],
+  ]) {
+    const result = await runProgram(argv, env);
+    assert.equal(result.exitCode, 2, argv.join(' '));
+    assert.match(result.stderr, /^mailward: [^\n]+ \(see --help\)\n$/, `${argv.join(' ')}: ${result.stderr}`);
+  }
+});

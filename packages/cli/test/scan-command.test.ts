@@ -249,6 +249,9 @@ test('scan checks its list before any DNS query: missing, a directory, binary, n
 test('scan --concurrency 0: the message speaks of a count, not of milliseconds', async () => {
   const out = await runProgram(['scan', list, '--concurrency', '0'], env);
   assert.equal(out.exitCode, 2);
-  assert.match(out.stderr, /'--concurrency <n>' argument '0' is invalid\. must be a positive integer\n/);
+  assert.match(
+    out.stderr,
+    /'--concurrency <n>' argument '0' is invalid\. must be a positive integer \(see --help\)\n$/,
+  );
   assert.doesNotMatch(out.stderr, /milliseconds/);
 });
