@@ -54,11 +54,11 @@ interface FilterOptions {
 function filterOf(command: string, options: FilterOptions): { filter: SummaryFilter } | { error: CommandResult } {
   const since = options.since === undefined ? undefined : parseSince(options.since);
   if (options.since !== undefined && since === undefined) {
-    return { error: usageError(command, `--since ${JSON.stringify(options.since)}: expected YYYY-MM-DD`) };
+    return { error: usageError(command, `--since ${JSON.stringify(options.since)}: expected a day that exists, YYYY-MM-DD (UTC), or an ISO date-time`) };
   }
   const until = options.until === undefined ? undefined : parseUntil(options.until);
   if (options.until !== undefined && until === undefined) {
-    return { error: usageError(command, `--until ${JSON.stringify(options.until)}: expected YYYY-MM-DD`) };
+    return { error: usageError(command, `--until ${JSON.stringify(options.until)}: expected a day that exists, YYYY-MM-DD (UTC), or an ISO date-time`) };
   }
   if (since !== undefined && until !== undefined && until <= since) {
     return { error: usageError(command, `--until ${options.until} is not after --since ${options.since}`) };

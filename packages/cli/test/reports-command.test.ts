@@ -125,7 +125,7 @@ test('reports: bad arguments are usage errors (exit 2) with a reason', async () 
     env,
   );
   assert.equal(since.exitCode, 2);
-  assert.match(since.stderr, /--since "last week": expected YYYY-MM-DD/);
+  assert.match(since.stderr, /--since "last week": expected a day that exists, YYYY-MM-DD \(UTC\), or an ISO date-time/);
   const pg = await runProgram(['reports', 'summary', '--store', 'postgres://postgres@127.0.0.1:1/test'], env);
   assert.equal(pg.exitCode, 1);
   assert.match(pg.stderr, /cannot open the PostgreSQL store postgres:\/\/127\.0\.0\.1:1\/test: .*ECONNREFUSED/);

@@ -280,6 +280,11 @@ test('summary: --until bounds the range; readiness waits for the documented mini
   const bad = await run('reports', 'summary', '--store', store, '--min-days', 'two');
   assert.equal(bad.exitCode, 2);
   assert.match(bad.stderr, /--min-days takes a whole number from 0 to 3660, not "two"/);
+  for (const impossible of ['2024-02-30', '2023-02-29', '2026-13-01']) {
+    const refused = await run('reports', 'summary', '--store', store, '--since', impossible);
+    assert.equal(refused.exitCode, 2, impossible);
+    assert.match(refused.stderr, /expected a day that exists/);
+  }
   const backwards = await run('reports', 'summary', '--store', store, '--since', '2026-12-03', '--until', '2026-12-01');
   assert.equal(backwards.exitCode, 2);
   assert.match(backwards.stderr, /--until 2026-12-01 is not after --since 2026-12-03/);
@@ -355,4 +360,41 @@ test('summary text: one failing message is "1 failing message"', async () => {
   assert.equal((await run('reports', 'ingest', input, '--store', store)).exitCode, 0);
   const text = await run('reports', 'summary', '--store', store);
   assert.match(text.stdout, /fix 192\.0\.2\.9: 1 failing message;/);
+});
+
+test('--since/--until: a report ending at the next midnight is not in that next day; day rows stay in the range', async () => {
+  const input = join(dir, 'midnight');
+  mkdirSync(input);
+  // One report 2026-12-02T00:00:00Z to 2026-12-03T00:00:00Z (the Outlook style), one the next day.
+  const day = (id: string, begin: number, end: number, count: number) =>
+    aggregateXml({
+      org: 'provider-a.example',
+      id,
+      rows: [{ ip: '192.0.2.1', count, from: 'example.com', dkim: 'pass', spf: 'pass' }],
+    }).replace(/<begin>\d+<\/begin><end>\d+<\/end>/, `<begin>${begin}</begin><end>${end}</end>`);
+  writeFileSync(join(input, 'a.xml'), day('m-1', 1796169600, 1796256000, 5));
+  writeFileSync(join(input, 'b.xml'), day('m-2', 1796256000, 1796342399, 7));
+  const store = `sqlite:${join(dir, 'midnight.db')}`;
+  assert.equal((await run('reports', 'ingest', input, '--store', store)).exitCode, 0);
+  type Days = { totals: { reports: number; messages: number }; days: { day: string; messages: number }[] };
+  const third = await json<Days>(
+    'reports',
+    'summary',
+    '--store',
+    store,
+    '--since',
+    '2026-12-03',
+    '--until',
+    '2026-12-03',
+  );
+  assert.deepEqual([third.totals.reports, third.totals.messages], [1, 7]);
+  assert.deepEqual(
+    third.days.map((d) => d.day),
+    ['2026-12-03'],
+  );
+  const second = await json<Days>('reports', 'summary', '--store', store, '--until', '2026-12-02');
+  assert.deepEqual(
+    second.days.map((d) => [d.day, d.messages]),
+    [['2026-12-02', 5]],
+  );
 });

@@ -151,8 +151,12 @@ export function aggregateDayRows(
  * The reports filter, shared: `$DOMAIN`, `$SINCE` and `$UNTIL` are replaced by each store's
  * parameter syntax (NULL when not filtered).
  */
+/**
+ * A report is in the range when its own range overlaps it. Its end is compared strictly: many
+ * reporters end a day at the next midnight (00:00:00), which belongs to the next day.
+ */
 export const REPORT_WHERE =
-  '($DOMAIN IS NULL OR r.policy_domain = $DOMAIN) AND ($SINCE IS NULL OR r.end_time >= $SINCE) AND ($UNTIL IS NULL OR r.begin_time < $UNTIL)';
+  '($DOMAIN IS NULL OR r.policy_domain = $DOMAIN) AND ($SINCE IS NULL OR r.end_time > $SINCE) AND ($UNTIL IS NULL OR r.begin_time < $UNTIL)';
 
 /** The reporter's verdict (policy_evaluated) of a record row x, as SQL. */
 const REPORTER_PASS = "(x.reporter_dkim = 'pass' OR x.reporter_spf = 'pass')";
@@ -202,7 +206,7 @@ FROM aggregate_reports r WHERE ${REPORT_WHERE}`;
 /** Failure reports, TLS reports and quarantined items counted under the same filter. */
 export const FAILURE_WHERE =
   '($DOMAIN IS NULL OR f.reported_domain = $DOMAIN) AND ($SINCE IS NULL OR COALESCE(f.arrival_date, f.received_at) >= $SINCE) AND ($UNTIL IS NULL OR COALESCE(f.arrival_date, f.received_at) < $UNTIL)';
-export const TLS_WHERE = `($DOMAIN IS NULL OR $DOMAIN_IN_LIST) AND ($SINCE IS NULL OR t.end_time >= $SINCE) AND ($UNTIL IS NULL OR t.begin_time < $UNTIL)`;
+export const TLS_WHERE = `($DOMAIN IS NULL OR $DOMAIN_IN_LIST) AND ($SINCE IS NULL OR t.end_time > $SINCE) AND ($UNTIL IS NULL OR t.begin_time < $UNTIL)`;
 export const QUARANTINE_WHERE =
   '($DOMAIN IS NULL OR q.domain = $DOMAIN) AND ($SINCE IS NULL OR q.received_at >= $SINCE) AND ($UNTIL IS NULL OR q.received_at < $UNTIL)';
 
@@ -237,7 +241,7 @@ export function totalsOf(
 export const DAYS_SELECT = `SELECT d.day AS day, SUM(d.messages) AS messages, SUM(d.dmarc_pass) AS dmarc_pass,
   SUM(d.recomputed_pass) AS recomputed_pass
 FROM aggregate_days d JOIN aggregate_reports r ON r.id = d.report
-WHERE ${REPORT_WHERE}
+WHERE ${REPORT_WHERE} AND ($SINCE IS NULL OR d.day * 86400 + 86400 > $SINCE) AND ($UNTIL IS NULL OR d.day * 86400 < $UNTIL)
 GROUP BY d.day ORDER BY d.day`;
 
 export function dayRow(row: Record<string, unknown>): DayRow {

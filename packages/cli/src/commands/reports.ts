@@ -239,9 +239,18 @@ export function parseUntil(text: string): number | undefined {
   return at === undefined || text.length !== 10 ? at : at + 86_400;
 }
 
-/** "YYYY-MM-DD" or an ISO date-time → epoch seconds. */
+/** "YYYY-MM-DD" or an ISO date-time (UTC unless it says otherwise) → epoch seconds; a day that does not exist is refused. */
 export function parseSince(text: string): number | undefined {
-  if (!/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text)) return undefined;
-  const ms = Date.parse(text.length === 10 ? `${text}T00:00:00Z` : text);
+  const shape = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|[+-]\d{2}:?\d{2})?)?$/.exec(text);
+  if (shape === null) return undefined;
+  const [year, month, day] = [Number(shape[1]), Number(shape[2]), Number(shape[3])];
+  // Date.parse rolls 2024-02-30 over to March 1: the day must exist.
+  const calendar = new Date(Date.UTC(year, month - 1, day));
+  if (calendar.getUTCFullYear() !== year || calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day) {
+    return undefined;
+  }
+  const time = shape[4] === undefined ? 'T00:00:00' : `T${shape[4]}`;
+  const offset = (shape[5] ?? 'Z').replace(/^([+-]\d{2})(\d{2})$/, '$1:$2');
+  const ms = Date.parse(`${shape[1]}-${shape[2]}-${shape[3]}${time}${offset}`);
   return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000);
 }
