@@ -1,4 +1,5 @@
 /** Wires `mailward reports ...` into commander; each action opens the store, runs, closes it. */
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,8 +43,17 @@ async function withStore(
   }
 }
 
+/** The file or directory an ingest input names (file, mbox:FILE, maildir:DIR), or undefined for IMAP. */
+function localPathOf(input: string): string | undefined {
+  if (input.startsWith('mbox:')) return input.slice('mbox:'.length);
+  if (input.startsWith('maildir:')) return input.slice('maildir:'.length);
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(input) ? undefined : input;
+}
+
 /** Commands that only read: the store must exist, and is opened read-only. */
 const READING = { readonly: true } as const;
+/** Commands that change only what is stored (enrich, upgrade): the store must exist. */
+const EXISTING = { mustExist: true } as const;
 
 interface FilterOptions {
   readonly domain?: string;
@@ -54,11 +64,21 @@ interface FilterOptions {
 function filterOf(command: string, options: FilterOptions): { filter: SummaryFilter } | { error: CommandResult } {
   const since = options.since === undefined ? undefined : parseSince(options.since);
   if (options.since !== undefined && since === undefined) {
-    return { error: usageError(command, `--since ${JSON.stringify(options.since)}: expected a day that exists, YYYY-MM-DD (UTC), or an ISO date-time`) };
+    return {
+      error: usageError(
+        command,
+        `--since ${JSON.stringify(options.since)}: expected a day that exists, YYYY-MM-DD (UTC), or an ISO date-time`,
+      ),
+    };
   }
   const until = options.until === undefined ? undefined : parseUntil(options.until);
   if (options.until !== undefined && until === undefined) {
-    return { error: usageError(command, `--until ${JSON.stringify(options.until)}: expected a day that exists, YYYY-MM-DD (UTC), or an ISO date-time`) };
+    return {
+      error: usageError(
+        command,
+        `--until ${JSON.stringify(options.until)}: expected a day that exists, YYYY-MM-DD (UTC), or an ISO date-time`,
+      ),
+    };
   }
   if (since !== undefined && until !== undefined && until <= since) {
     return { error: usageError(command, `--until ${options.until} is not after --since ${options.since}`) };
@@ -123,6 +143,11 @@ export function registerReportsCommands(
         inputs: string[],
         options: { store: string; keepFailureBodies: boolean; json: boolean; watch: boolean },
       ) => {
+        // A mistyped input is found before the store is opened (and perhaps created empty).
+        const missing = inputs.map(localPathOf).find((path) => path !== undefined && !existsSync(path));
+        if (missing !== undefined) {
+          return done(runError('reports ingest', `${missing}: no such file or directory (check the path)`));
+        }
         done(
           await withStore('reports ingest', options.store, (store) =>
             ingestCommand(
@@ -216,11 +241,15 @@ export function registerReportsCommands(
     if (!setup.ok)
       return done(setup.usage ? usageError('reports enrich', setup.reason) : runError('reports enrich', setup.reason));
     done(
-      await withStore('reports enrich', options.store, (store) =>
-        enrichCommand(
-          { concurrency: options.concurrency, json: options.json },
-          { store, resolver: setup.resolver, ipDatabase: new OfflineIpDatabase(), now: Date.now },
-        ),
+      await withStore(
+        'reports enrich',
+        options.store,
+        (store) =>
+          enrichCommand(
+            { concurrency: options.concurrency, json: options.json },
+            { store, resolver: setup.resolver, ipDatabase: new OfflineIpDatabase(), now: Date.now },
+          ),
+        EXISTING,
       ),
     );
   });
@@ -364,11 +393,16 @@ export function registerReportsCommands(
     .addOption(storeOption())
     .action(async (options: { store: string }) => {
       done(
-        await withStore('reports upgrade', options.store, async (_store, description) => ({
-          exitCode: 0,
-          stdout: `${description} is at the current schema version\n`,
-          stderr: '',
-        })),
+        await withStore(
+          'reports upgrade',
+          options.store,
+          async (_store, description) => ({
+            exitCode: 0,
+            stdout: `${description} is at the current schema version\n`,
+            stderr: '',
+          }),
+          EXISTING,
+        ),
       );
     });
 

@@ -21,6 +21,11 @@ export interface OpenStoreOptions {
    * new empty database) and is opened read-only, so a store owned by another user can be read.
    */
   readonly readonly?: boolean;
+  /**
+   * For commands that write but only change what is stored (enrich, upgrade): the store must
+   * exist already, so a mistyped path is an error and not a new empty database.
+   */
+  readonly mustExist?: boolean;
 }
 
 export async function openStore(spec: string, options: OpenStoreOptions = {}): Promise<StoreSetup> {
@@ -36,6 +41,13 @@ export async function openStore(spec: string, options: OpenStoreOptions = {}): P
   }
   const path = spec.startsWith('sqlite:') ? spec.slice('sqlite:'.length) : spec;
   if (path === '') return { ok: false, usage: true, reason: `--store ${JSON.stringify(spec)}: give sqlite:PATH` };
+  if (options.mustExist === true && !existsSync(path)) {
+    return {
+      ok: false,
+      usage: false,
+      reason: `the store ${path} does not exist (give --store the path of an existing store; reports ingest creates one)`,
+    };
+  }
   if (options.readonly !== true && !writable(path)) {
     return {
       ok: false,

@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testdataPath } from '@mailward/testkit';
@@ -125,7 +126,10 @@ test('reports: bad arguments are usage errors (exit 2) with a reason', async () 
     env,
   );
   assert.equal(since.exitCode, 2);
-  assert.match(since.stderr, /--since "last week": expected a day that exists, YYYY-MM-DD \(UTC\), or an ISO date-time/);
+  assert.match(
+    since.stderr,
+    /--since "last week": expected a day that exists, YYYY-MM-DD \(UTC\), or an ISO date-time/,
+  );
   const pg = await runProgram(['reports', 'summary', '--store', 'postgres://postgres@127.0.0.1:1/test'], env);
   assert.equal(pg.exitCode, 1);
   assert.match(pg.stderr, /cannot open the PostgreSQL store postgres:\/\/127\.0\.0\.1:1\/test: .*ECONNREFUSED/);
@@ -146,7 +150,30 @@ test('reports: bad arguments are usage errors (exit 2) with a reason', async () 
     env,
   );
   assert.equal(missing.exitCode, 1);
-  assert.match(missing.stderr, /ENOENT/);
+  assert.match(missing.stderr, /nope: no such file or directory \(check the path\)/);
+  const never = join(dir, 'never-created.db');
+  const typo = await runProgram(['reports', 'ingest', join(dir, 'nope'), '--store', `sqlite:${never}`], env);
+  assert.equal(typo.exitCode, 1);
+  assert.equal(existsSync(never), false, 'no store is created for an input that does not exist');
+  for (const command of [
+    ['reports', 'enrich', '--dns', '127.0.0.1:9'],
+    ['reports', 'upgrade'],
+  ]) {
+    const result = await runProgram([...command, '--store', `sqlite:${never}`], env);
+    assert.equal(result.exitCode, 1, command.join(' '));
+    assert.match(result.stderr, /the store .*never-created\.db does not exist/);
+  }
+  assert.equal(existsSync(never), false, 'enrich and upgrade do not create a store either');
+  const foreign = join(dir, 'foreign.db');
+  const other = new Database(foreign);
+  other.exec('CREATE TABLE scan_results (domain TEXT)');
+  other.close();
+  const mixed = await runProgram(['reports', 'ingest', samples, '--store', `sqlite:${foreign}`], env);
+  assert.equal(mixed.exitCode, 1);
+  assert.match(
+    mixed.stderr,
+    /foreign\.db is not a mailward report store \(it holds scan_results\): give --store another file/,
+  );
 });
 
 test('reports enrich: PTR names (forward-confirmed) and AS facts name the services in the summary', async () => {

@@ -115,6 +115,7 @@ export class SqliteReportStore implements ReportStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    this.refuseForeignDatabase(path);
     this.migrate();
   }
 
@@ -136,6 +137,24 @@ export class SqliteReportStore implements ReportStore {
       this.db.close();
       throw new SqliteStoreProblem(
         `${path} has schema version ${version}, older than ${latest}: upgrade it once with "mailward reports upgrade --store sqlite:${path}" as a user who may write it`,
+      );
+    }
+  }
+
+  /**
+   * A database that holds tables but no schema_migrations is someone else's (a scan results file,
+   * another program's): turning it into a report store would mix the two.
+   */
+  private refuseForeignDatabase(path: string): void {
+    const tables = (
+      this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as {
+        name: string;
+      }[]
+    ).map((t) => t.name);
+    if (tables.length > 0 && !tables.includes('schema_migrations')) {
+      this.db.close();
+      throw new SqliteStoreProblem(
+        `${path} is not a mailward report store (it holds ${tables.slice(0, 3).join(', ')}${tables.length > 3 ? ', ...' : ''}): give --store another file`,
       );
     }
   }

@@ -7,6 +7,7 @@ import { demoReportFiles, ingest, summarize } from '@mailward/reports';
 import { FileSource, ImapSource, MaildirSource, MboxSource } from '@mailward/adapters';
 import { renderSummaryText } from '../render/report-summary.js';
 import { EXPORT_COLUMNS, exportJson } from './reports-export.js';
+import { describeSystemError } from '../system-errors.js';
 import type { CommandResult } from './result.js';
 import { runError, usageError } from './result.js';
 
@@ -93,7 +94,10 @@ export async function ingestCommand(
         },
       });
     } catch (error) {
-      return runError('reports ingest', `${source.imap?.describe() ?? input}: ${(error as Error).message}`);
+      return runError(
+        'reports ingest',
+        `${source.imap?.describe() ?? input}: ${describeSystemError(error) ?? (error as Error).message}`,
+      );
     } finally {
       await source.imap?.close();
     }
