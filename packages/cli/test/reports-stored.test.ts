@@ -110,6 +110,8 @@ test('summary: totals.dmarcPass is the reporters’ verdict on real multi-provid
     disagreements: readonly { sourceIp: string; messages: number; reasons: readonly { reason: string }[] }[];
   }>('reports', 'summary', '--store', store);
   assert.equal(summary.totals.messages, expected.messages);
+  const all = summary as unknown as { readiness: { status: string } };
+  assert.equal(all.readiness.status, 'several-domains', 'readiness is not judged over several domains at once');
   assert.equal(summary.totals.dmarcPass, expected.pass);
   assert.equal(summary.totals.dmarcFail, expected.messages - expected.pass);
   // The multi-valued From aligns (both names are example.com's); the unaligned DKIM pass (7) does
@@ -277,6 +279,8 @@ test('summary: --until bounds the range; readiness waits for the documented mini
     '2026-12-03',
   );
   assert.deepEqual([before.totals.reports, through.totals.reports], [0, 1]);
+  const typo = await run('reports', 'summary', '--store', store, '--domain', 'exmple.com');
+  assert.match(typo.stdout, /No aggregate report for exmple\.com; the store has reports for: example\.com\n/);
   const bad = await run('reports', 'summary', '--store', store, '--min-days', 'two');
   assert.equal(bad.exitCode, 2);
   assert.match(bad.stderr, /--min-days takes a whole number from 0 to 3660, not "two"/);

@@ -69,6 +69,8 @@ export interface Totals extends VerdictTotals {
   readonly reports: number;
   /** Reporting organisations among them. */
   readonly reporters: number;
+  /** Policy domains they report on. */
+  readonly domains: number;
   readonly messages: number;
   /**
    * `dmarcPass`, `dkimAligned` and `spfAligned` are the reporters' verdicts (policy_evaluated:
@@ -258,6 +260,8 @@ export interface ReportStore {
   tlsReport(id: number): Promise<StoredTlsReport | undefined>;
   quarantinedItems(filter: ListFilter, page: Page): Promise<QuarantinedSummary[]>;
   quarantinedItem(id: number): Promise<QuarantinedItem | undefined>;
+  /** The policy domains of the stored aggregate reports, those with the most reports first (at most `limit`). */
+  policyDomains(limit: number): Promise<string[]>;
   /** Source addresses of stored records that have no enrichment yet (at most `limit`). */
   unenrichedSourceIps(limit: number): Promise<string[]>;
   /** Stores (or replaces) enrichment results. */

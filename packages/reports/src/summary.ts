@@ -56,6 +56,8 @@ export type ReadinessStatus =
   | 'not-ready'
   /** No legitimate source fails, but the data is below the minimum to say so. */
   | 'not-enough-data'
+  /** The data covers several policy domains: readiness is judged per domain (--domain). */
+  | 'several-domains'
   /** No aggregate data at all. */
   | 'no-data';
 
@@ -105,12 +107,17 @@ export interface ReportSummary {
   /** Every source (up to the store's limit) where the two verdicts differ, most messages first. */
   readonly disagreements: readonly SourceDisagreement[];
   readonly readiness: Readiness;
+  /** With a domain filter that matches no aggregate report: the policy domains the store has (a typo?). */
+  readonly storedDomains?: readonly string[];
 }
 
 export interface SummaryOptions {
   readonly topN?: number;
   readonly minimum?: Partial<DataMinimum>;
 }
+
+/** How many stored policy domains a summary names when its domain filter matched none. */
+const STORED_DOMAINS_SHOWN = 20;
 
 /** A source passing at least this share of its mail counts as passing. */
 const PASSING_SHARE = 0.98;
@@ -147,11 +154,12 @@ export async function summarize(
   options: SummaryOptions = {},
 ): Promise<ReportSummary> {
   const topN = options.topN ?? 10;
-  const [totals, rows, days, disagreementRows] = await Promise.all([
+  const [totals, rows, days, disagreementRows, storedDomains] = await Promise.all([
     store.totals(filter),
     store.sources(filter, SOURCE_LIMIT),
     store.days(filter),
     store.disagreements(filter, SOURCE_LIMIT),
+    filter.domain === undefined ? Promise.resolve(undefined) : store.policyDomains(STORED_DOMAINS_SHOWN),
   ]);
   const sources = rows.map(classifySource);
   const share = (n: number) => (totals.messages === 0 ? 0 : n / totals.messages);
@@ -179,7 +187,8 @@ export async function summarize(
     topSources: sources.slice(0, topN),
     failingSources: [...failing].sort((a, b) => b.messages - b.dmarcPass - (a.messages - a.dmarcPass)).slice(0, topN),
     disagreements: groupDisagreements(disagreementRows),
-    readiness: readiness(sources, data, minimum),
+    readiness: readiness(sources, data, minimum, filter.domain === undefined ? totals.domains : 1),
+    ...(totals.reports === 0 && storedDomains !== undefined && storedDomains.length > 0 && { storedDomains }),
   };
 }
 
@@ -232,7 +241,12 @@ export function groupDisagreements(rows: readonly DisagreementRow[]): SourceDisa
 
 const plural = (n: number, word: string, many = `${word}s`) => `${n.toLocaleString('en-US')} ${n === 1 ? word : many}`;
 
-function readiness(sources: readonly SourceSummary[], data: Readiness['data'], minimum: DataMinimum): Readiness {
+function readiness(
+  sources: readonly SourceSummary[],
+  data: Readiness['data'],
+  minimum: DataMinimum,
+  domains: number,
+): Readiness {
   const mustFix = sources.filter((s) => s.verdict === 'partly-failing' || s.verdict === 'service-not-aligned');
   const blocked = sources.filter((s) => s.verdict === 'unauthenticated' || s.verdict === 'unaligned-sender');
   const wouldBlock = {
@@ -246,6 +260,15 @@ function readiness(sources: readonly SourceSummary[], data: Readiness['data'], m
       status: 'no-data',
       ready: false,
       explanation: 'no aggregate data yet: collect reports under p=none first',
+    };
+  }
+  // A policy is published per domain: one verdict over several would mix their senders.
+  if (domains > 1) {
+    return {
+      ...base,
+      status: 'several-domains',
+      ready: false,
+      explanation: `these reports cover ${domains} policy domains, and p=reject is set per domain: add --domain D for each`,
     };
   }
   if (mustFix.length > 0) {

@@ -46,6 +46,7 @@ import {
   QUARANTINE_COLUMNS,
   REPORT_WHERE,
   REPORTS_COUNT_SELECT,
+  POLICY_DOMAINS_SELECT,
   TLS_COLUMNS,
   TOTALS_SELECT,
   totalsOf,
@@ -345,6 +346,10 @@ export class PostgresReportStore implements ReportStore {
 
   private list(sql: string, filter: ListFilter, page: Page): Promise<Record<string, unknown>[]> {
     return this.rows(sql, { ...filterParams(filter), limit: page.limit, offset: page.offset ?? 0 });
+  }
+
+  async policyDomains(limit: number): Promise<string[]> {
+    return (await this.rows(POLICY_DOMAINS_SELECT, { limit })).map((r) => String(r['domain']));
   }
 
   async unenrichedSourceIps(limit: number): Promise<string[]> {

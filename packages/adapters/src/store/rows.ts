@@ -200,8 +200,12 @@ export const TOTALS_SELECT = `SELECT COALESCE(SUM(x.count), 0) AS messages,
   COALESCE(SUM(CASE WHEN x.spf_aligned THEN x.count ELSE 0 END), 0) AS recomputed_spf
 FROM aggregate_records x JOIN aggregate_reports r ON r.id = x.report WHERE ${REPORT_WHERE}`;
 
-export const REPORTS_COUNT_SELECT = `SELECT COUNT(*) AS n, COUNT(DISTINCT r.reporter_key) AS reporters
+export const REPORTS_COUNT_SELECT = `SELECT COUNT(*) AS n, COUNT(DISTINCT r.reporter_key) AS reporters,
+  COUNT(DISTINCT r.policy_domain) AS domains
 FROM aggregate_reports r WHERE ${REPORT_WHERE}`;
+
+export const POLICY_DOMAINS_SELECT = `SELECT policy_domain AS domain, COUNT(*) AS n FROM aggregate_reports
+GROUP BY policy_domain ORDER BY n DESC, policy_domain LIMIT $LIMIT`;
 
 /** Failure reports, TLS reports and quarantined items counted under the same filter. */
 export const FAILURE_WHERE =
@@ -221,6 +225,7 @@ export function totalsOf(
   return {
     reports: Number(counts['n']),
     reporters: Number(counts['reporters']),
+    domains: Number(counts['domains']),
     messages,
     dmarcPass: pass,
     dmarcFail: messages - pass,

@@ -49,6 +49,7 @@ import {
   REPORT_VERDICT_COUNTS_SELECT,
   REPORT_WHERE,
   REPORTS_COUNT_SELECT,
+  POLICY_DOMAINS_SELECT,
   reportVerdictCounts,
   TLS_COLUMNS,
   TOTALS_SELECT,
@@ -401,6 +402,11 @@ export class SqliteReportStore implements ReportStore {
       string,
       unknown
     >[];
+  }
+
+  policyDomains(limit: number): Promise<string[]> {
+    const rows = this.query(POLICY_DOMAINS_SELECT).all({ limit }) as { domain: string }[];
+    return Promise.resolve(rows.map((r) => r.domain));
   }
 
   unenrichedSourceIps(limit: number): Promise<string[]> {

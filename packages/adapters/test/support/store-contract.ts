@@ -139,6 +139,21 @@ export function storeContract(name: string, open: () => Promise<ReportStore>): v
     assert.deepEqual([until.reports, until.messages], [1, 7]);
   });
 
+  withStore('policy domains: counted in the totals and listed, most reports first', async (store) => {
+    await store.save(
+      [
+        entry(aggregate({ id: 'p1', domain: 'b.example' })),
+        entry(aggregate({ id: 'p2', domain: 'a.example' })),
+        entry(aggregate({ id: 'p3', domain: 'b.example', reporter: 'Outlook.com' })),
+      ],
+      'p.xml',
+    );
+    assert.equal((await store.totals({})).domains, 2);
+    assert.equal((await store.totals({ domain: 'a.example' })).domains, 1);
+    assert.deepEqual(await store.policyDomains(10), ['b.example', 'a.example']);
+    assert.deepEqual(await store.policyDomains(1), ['b.example']);
+  });
+
   withStore('a report longer than a day stays one report; its counts are spread over its days', async (store) => {
     const weekly = aggregate({
       id: 'week',

@@ -1,5 +1,5 @@
 /** Text rendering of a report summary: pure, summary in, lines out. */
-import type { ReportSummary, SourceSummary } from '@mailward/reports';
+import type { ReadinessStatus, ReportSummary, SourceSummary } from '@mailward/reports';
 import { terminalSafe } from './terminal-safe.js';
 
 const number = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -11,7 +11,8 @@ const READINESS_TITLE = {
   'not-ready': 'not ready',
   'not-enough-data': 'not enough data',
   'no-data': 'no data',
-} as const;
+  'several-domains': 'judged per domain',
+} as const satisfies Record<ReadinessStatus, string>;
 
 export function renderSummaryText(summary: ReportSummary): string {
   const { totals, rates, filter } = summary;
@@ -78,6 +79,12 @@ export function renderSummaryText(summary: ReportSummary): string {
     if (summary.disagreements.length > 10) {
       lines.push(`  ... and ${plural(summary.disagreements.length - 10, 'more source')} (--json lists them all)`);
     }
+  }
+  if (summary.storedDomains !== undefined) {
+    lines.push(
+      '',
+      `No aggregate report for ${filter.domain ?? ''}; the store has reports for: ${summary.storedDomains.join(', ')}`,
+    );
   }
   const r = summary.readiness;
   lines.push('', `Readiness for p=reject: ${READINESS_TITLE[r.status]}`, `  ${r.explanation}`);
