@@ -51,8 +51,10 @@ test('arc seal then arc verify through the CLI: two hops, then a broken chain', 
       /ARC-Authentication-Results: i=1; mx\.list\.example; dkim=pass header\.d=example\.com;\r\n\tspf=pass/,
     );
 
+    // A long AAR: the text output must show it whole (its last methods matter as much as its first).
+    const longResults = `mx2.example; arc=pass; ${Array.from({ length: 8 }, (_, i) => `dkim=pass header.d=signer${i}.example header.s=sel${i}`).join('; ')}; dmarc=pass header.from=example.com`;
     const hop2 = await runProgram(
-      [...sealArgs, '--authserv-id', 'mx2.example', '--auth-results', 'mx2.example; arc=pass'],
+      [...sealArgs, '--authserv-id', 'mx2.example', '--auth-results', longResults],
       envWith(sealed1),
     );
     assert.equal(hop2.exitCode, 0, hop2.stderr);
@@ -70,6 +72,11 @@ test('arc seal then arc verify through the CLI: two hops, then a broken chain', 
     assert.deepEqual(
       json.sets.map((s) => s.cv),
       ['none', 'pass'],
+    );
+    const whole = await runProgram(['arc', 'verify', file, '--dns-fixture', fixture], envWith());
+    assert.match(
+      whole.stdout,
+      /dkim=pass header\.d=signer7\.example header\.s=sel7; dmarc=pass header\.from=example\.com\n/,
     );
 
     const broken = Buffer.from(hop2.stdoutBytes ?? new Uint8Array())

@@ -75,7 +75,7 @@ test('a 100 MB mail and a 40 MB mail are quarantined with their reasons; the rep
   assert.equal(out.exitCode, 0, out.stderr);
   assert.match(
     out.stdout,
-    /^Read 3 items: stored 1 aggregate, 0 failure and 0 SMTP TLS report; 0 already stored; 2 quarantined/,
+    /^Read 3 items: stored 1 aggregate, 0 failure and 0 SMTP TLS reports; 0 already stored; 2 quarantined/,
   );
   assert.match(out.stdout, /a-huge\.eml: quarantined: .*a-huge\.eml: 10\d{7} bytes, too large to unpack/);
   assert.match(out.stdout, /a-large\.eml: quarantined: input: mail of 4\d{7} bytes is over the 33554432-byte limit/);

@@ -1,3 +1,4 @@
+import { terminalSafe } from '../render/terminal-safe.js';
 import type { Clock, Resolver } from '@mailward/core';
 import { arc } from '@mailward/core';
 import type { CommandResult } from './result.js';
@@ -44,7 +45,8 @@ export async function arcVerifyCommand(
     lines.push(
       `  i=${set.instance} d=${set.sealer.domain} s=${set.sealer.selector} cv=${set.chainValidation}: AMS ${ams}; seal ${seal}`,
     );
-    lines.push(`      ${set.authenticationResults.replace(/\s+/g, ' ').slice(0, 200)}`);
+    // Whole (its later methods are what a sealer vouches for); from the message, so no escapes.
+    lines.push(`      ${terminalSafe(set.authenticationResults.replace(/\s+/g, ' '))}`);
   }
   return { exitCode: 0, stdout: `${lines.join('\n')}\n`, stderr: '' };
 }

@@ -160,7 +160,7 @@ async function watchCommand(args: IngestArgs, store: ReportStore, deps: IngestDe
 
 function countsText(c: IngestCounts, problems: readonly string[]): string {
   const lines = [
-    `Read ${c.items} item${c.items === 1 ? '' : 's'}: stored ${c.aggregate} aggregate, ${c.failure} failure and ${c.tls} SMTP TLS report${c.aggregate + c.failure + c.tls === 1 ? '' : 's'}; ${c.duplicates} already stored; ${c.quarantined} quarantined`,
+    `Read ${c.items} item${c.items === 1 ? '' : 's'}: stored ${c.aggregate} aggregate, ${c.failure} failure and ${c.tls} SMTP TLS reports; ${c.duplicates} already stored; ${c.quarantined} quarantined`,
     ...problems.map((p) => `  ${p}`),
   ];
   return `${lines.join('\n')}\n`;
