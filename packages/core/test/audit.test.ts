@@ -385,6 +385,10 @@ test('DKIM audit for surveys: NXDOMAIN at _domainkey skips the selector probes (
   const none = await auditDkim('nokeys.example', { resolver: counting, stopAtNxdomain: true });
   assert.deepEqual(asked, ['_domainkey.nokeys.example']);
   assert.deepEqual(codes(none.findings), ['dkim-no-key-found']);
+  assert.match(
+    none.findings[0]?.message ?? '',
+    /no DKIM key found for nokeys\.example \(_domainkey\.nokeys\.example does not exist\)/,
+  );
   asked.length = 0;
   const found = await auditDkim('keys.example', { resolver: counting, stopAtNxdomain: true });
   assert.equal(asked.length, 24);

@@ -204,7 +204,11 @@ export async function auditDkim(
   if (first === undefined && !keys.some((k) => k.revoked === false && k.problem === undefined)) {
     // The names given with --selectors that are not common ones are "yours", not counted as common.
     const yours = given.filter((g) => !COMMON_SELECTORS.includes(g)).length;
-    const found = `${keys.length === 0 ? 'no DKIM key found' : `no usable DKIM key (${keys.length} found, revoked or broken)`} for ${name} on ${selectors.length - yours} common selectors${yours > 0 ? ' and yours' : ''}`;
+    // Under an NXDOMAIN _domainkey the common names were not asked: nothing exists below it.
+    const where = noDomainkey
+      ? `(_domainkey.${name} does not exist${yours > 0 ? '; your selectors were asked too' : ''})`
+      : `on ${selectors.length - yours} common selectors${yours > 0 ? ' and yours' : ''}`;
+    const found = `${keys.length === 0 ? 'no DKIM key found' : `no usable DKIM key (${keys.length} found, revoked or broken)`} for ${name} ${where}`;
     if (options.expectKey === false)
       add(
         'info',
