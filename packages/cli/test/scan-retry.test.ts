@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -197,4 +197,28 @@ test('scan exit code: 3 when no domain of the run could be checked, 0 when some 
   // Nothing audited (all checked, or kept): 0.
   const none = await scan(allDown, 'x.db', 'x.ndjson', broken, '--no-retry-failed');
   assert.equal(none.exitCode, 0, none.stdout);
+});
+
+test('scan: an output that cannot be rewritten after retries is one error line; the next run rewrites it', async () => {
+  await scan(list, 'w.db', 'w.ndjson', broken);
+  // The temporary file cannot be created: a directory has its name.
+  mkdirSync(join(dir, 'w.ndjson.rewrite'));
+  const failed = await scan(list, 'w.db', 'w.ndjson', repaired);
+  assert.equal(failed.exitCode, 1);
+  assert.match(failed.stdout, /\nRetried 2 domains that could not be checked before: 2 checked now/);
+  assert.match(
+    failed.stderr,
+    /^mailward scan: .*w\.ndjson was not rewritten with the retried domains: cannot open .*w\.ndjson\.rewrite: it is a directory \(EISDIR\).*; the results are in .*w\.db, and the next run rewrites it\n$/,
+  );
+  assert.deepEqual(
+    stored('w.db'),
+    ORDER.map((d) => `${d},ok`),
+  );
+  rmdirSync(join(dir, 'w.ndjson.rewrite'));
+  const next = await scan(list, 'w.db', 'w.ndjson', repaired);
+  assert.equal(next.exitCode, 0, next.stderr);
+  assert.deepEqual(
+    ndjson('w.ndjson').map((r) => `${r.domain},${r.status}`),
+    ORDER.map((d) => `${d},ok`),
+  );
 });

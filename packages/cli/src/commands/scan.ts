@@ -17,6 +17,7 @@ import { runError, usageError } from './result.js';
 import { countLines, progressLine } from './scan-progress.js';
 import { checkDomainList, domainOfLine } from './scan-input.js';
 import { ScanOutput } from './scan-output.js';
+import { describeSystemError } from '../system-errors.js';
 import { renderScanReport } from '../render/scan-report-html.js';
 import { SCRIPT, SCRIPT_FILE, STYLE, STYLE_FILE } from '../render/scan-report-assets.js';
 
@@ -167,7 +168,15 @@ export async function scanCommand(args: ScanArgs, deps: ScanDeps): Promise<Comma
   showProgress(true, '\n');
   // Rows replaced by a retry (now, or by a run that stopped before this point) make the output's
   // lines for them outdated: write it again from the results file, one line per domain.
-  if (output !== undefined && results.outdatedExports() > 0) output.rewriteFrom(results);
+  // A failure there (a full disk) loses nothing: the rows stay marked, so the next run rewrites it.
+  let rewriteProblem: string | undefined;
+  if (output !== undefined && results.outdatedExports() > 0) {
+    try {
+      output.rewriteFrom(results);
+    } catch (error) {
+      rewriteProblem = `${args.out} was not rewritten with the retried domains: ${describeSystemError(error) ?? (error as Error).message}; the results are in ${args.db}, and the next run rewrites it`;
+    }
+  }
   output?.close();
   const total = results.count();
   const failedInAll = results.countWithStatus('dns-failed');
@@ -205,7 +214,9 @@ export async function scanCommand(args: ScanArgs, deps: ScanDeps): Promise<Comma
   // not work from here (or only domains that still fail were retried). A survey with some failed
   // domains is a completed scan (0); the summary counts them.
   const checkedNothing = scanned > 0 && statuses['dns-failed'] === scanned;
-  return { exitCode: checkedNothing ? 3 : 0, stdout: `${summary.join('\n')}\n`, stderr: '' };
+  const stdout = `${summary.join('\n')}\n`;
+  if (rewriteProblem !== undefined) return { ...runError('scan', rewriteProblem), stdout };
+  return { exitCode: checkedNothing ? 3 : 0, stdout, stderr: '' };
 }
 
 /** Rows in the report's table unless --table-rows says otherwise: a page that still opens quickly. */
