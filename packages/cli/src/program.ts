@@ -184,9 +184,9 @@ Run again with the same --db, a scan resumes: domains already there are skipped,
 earlier run could not check (dns-failed), which are audited again (not with --no-retry-failed).
 A retried domain keeps its place; --out then gets rewritten: one line per domain, in scan order.
 Exit codes: 0 the scan ran (whatever it found, even with some domains dns-failed), 1 the results
-file cannot be opened, 2 bad arguments or a list that cannot be read (checked before any DNS
-query), 3 no domain this run audited could be checked (every one dns-failed: DNS does not work
-from here, or only domains that still fail were retried).`,
+file cannot be opened or --out cannot be rewritten, 2 bad arguments or a list that cannot be read
+(checked before any DNS query), 3 no domain this run audited could be checked (every one
+dns-failed: DNS does not work from here, or only domains that still fail were retried).`,
       ),
   ).action(
     async (
