@@ -168,6 +168,10 @@ Exit codes:
       .argument('[list]', 'file with one domain per line')
       .option('--db <file>', 'SQLite results file (resume from it)', 'scan-results.db')
       .option('--out <file>', 'also write results as NDJSON (or CSV when the name ends in .csv)')
+      .option(
+        '--no-retry-failed',
+        'on resume, keep the domains an earlier run could not check (dns-failed) as they are',
+      )
       .addOption(new Option('--concurrency <n>', 'domains audited at once').default(32).argParser(positiveCount))
       .addOption(new Option('--time-budget <ms>', 'time allowed per domain').default(15_000).argParser(positiveInt))
       .addOption(
@@ -180,8 +184,13 @@ Exit codes:
         `
 Each result has a status: ok, nxdomain (the domain does not exist) or dns-failed (a lookup failed,
 so some area could not be checked); the last two have no grade and are left out of the statistics.
-Exit codes: 0 the scan ran (whatever it found), 1 the results file cannot be opened, 2 bad arguments
-or a list that cannot be read (checked before any DNS query).`,
+Run again with the same --db, a scan resumes: domains already there are skipped, except those an
+earlier run could not check (dns-failed), which are audited again (not with --no-retry-failed).
+A retried domain keeps its place; --out then gets rewritten: one line per domain, in scan order.
+Exit codes: 0 the scan ran (whatever it found, even with some domains dns-failed), 1 the results
+file cannot be opened or --out cannot be rewritten, 2 bad arguments or a list that cannot be read
+(checked before any DNS query), 3 no domain this run audited could be checked (every one
+dns-failed: DNS does not work from here, or only domains that still fail were retried).`,
       ),
   ).action(
     async (
@@ -189,6 +198,7 @@ or a list that cannot be read (checked before any DNS query).`,
       options: DnsCliOptions & {
         db: string;
         out?: string;
+        retryFailed: boolean;
         concurrency: number;
         timeBudget: number;
         dnsTransport: 'tcp' | 'udp';
@@ -226,6 +236,7 @@ or a list that cannot be read (checked before any DNS query).`,
           ...(options.out === undefined ? {} : { out: options.out }),
           concurrency: options.concurrency,
           timeBudgetMs: options.timeBudget,
+          retryFailed: options.retryFailed,
           settings: { dns: setup.describe, transport: options.dnsTransport },
         },
         {

@@ -185,3 +185,33 @@ test('scan over Knot: each row has its status; failed and nonexistent domains ar
   const report = await mailward(['scan', 'report', db, '--html', join(dir, 'scan.html')]);
   assert.match(report.stdout, /^Survey of 2 domains audited\n/);
 });
+
+test('scan first against a refusing server (exit 3), then resumed over Knot: the failed rows retried in place', async () => {
+  const list = join(dir, 'retry.txt');
+  await writeFile(list, 'ok.test\nnowhere.test\nsender.test\n');
+  const db = join(dir, 'retry.db');
+  const out = join(dir, 'retry.ndjson');
+  const base = ['scan', list, '--db', db, '--out', out, '--concurrency', '1'];
+  const lines = async () =>
+    (await readFile(out, 'utf8'))
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { domain: string; status: string; grade: string | null });
+  const refused = await mailward([...base, '--dns', at(refusing)]);
+  assert.equal(refused.code, 3, refused.stdout + refused.stderr);
+  assert.match(refused.stdout, /\n3 domains in .* could not be checked; running the same command again retries them\n/);
+  assert.deepEqual(
+    (await lines()).map((r) => r.status),
+    ['dns-failed', 'dns-failed', 'dns-failed'],
+  );
+  const resumed = await mailward([...base, '--dns', at(served)]);
+  assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+  assert.match(
+    resumed.stdout,
+    /\nRetried 3 domains that could not be checked before: 3 checked now, 0 still could not be checked\n/,
+  );
+  assert.deepEqual(
+    (await lines()).map((r) => `${r.domain},${r.status},${r.grade === null ? 'no grade' : 'graded'}`),
+    ['ok.test,ok,graded', 'nowhere.test,nxdomain,no grade', 'sender.test,ok,graded'],
+  );
+});

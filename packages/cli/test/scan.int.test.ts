@@ -3,6 +3,8 @@
  * every query about a third of them (a resolver that times out). The scan is killed with SIGKILL
  * in the middle and run again: every domain ends up exactly once in the results file and in the
  * NDJSON output; the timed-out domains are reported with lookup failures, and the scan goes on.
+ * The second run retries those the first one could not check (they time out again), and rewrites
+ * the NDJSON output, still with one line per domain.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -87,10 +89,10 @@ function scan(): { child: ReturnType<typeof spawn>; output: () => string; done: 
   return { child, output: () => output, done: new Promise((resolve) => child.once('exit', resolve)) };
 }
 
-const rowsInDb = (): number => {
+const rowsInDb = (where = '1'): number => {
   try {
     const db = new Database(join(dir, 'results.db'), { readonly: true, fileMustExist: true });
-    const n = (db.prepare('SELECT COUNT(*) AS n FROM scan_results').get() as { n: number }).n;
+    const n = (db.prepare(`SELECT COUNT(*) AS n FROM scan_results WHERE ${where}`).get() as { n: number }).n;
     db.close();
     return n;
   } catch {
@@ -109,10 +111,18 @@ test('a scan killed in the middle and resumed: every domain exactly once; timeou
   await first.done;
   const atKill = rowsInDb();
   assert.ok(atKill < DOMAINS, 'the kill came too late to test resuming');
+  const failedAtKill = rowsInDb("status = 'dns-failed'");
+  assert.ok(failedAtKill > 0);
 
   const second = scan();
   assert.equal(await second.done, 0, second.output());
   assert.match(second.output(), /2 lines skipped:\n {2}line 11: not a domain name/);
+  assert.match(
+    second.output(),
+    new RegExp(
+      `\nRetried ${failedAtKill} domains that could not be checked before: 0 checked now, ${failedAtKill} still`,
+    ),
+  );
 
   const db = new Database(join(dir, 'results.db'), { readonly: true });
   const domains = (db.prepare('SELECT domain FROM scan_results').all() as { domain: string }[]).map((r) => r.domain);

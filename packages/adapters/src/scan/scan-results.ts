@@ -4,10 +4,12 @@
  * report is computed with SQL however many domains there are. `exported` tracks which rows have
  * reached the NDJSON/CSV output, so a crash between the two never loses or repeats a line.
  * `status` (ok, nxdomain, dns-failed) keeps domains that do not exist and domains whose lookups
- * failed out of the statistics; `scan_runs` records when each run started and with what settings.
+ * failed out of the statistics; `scan_runs` records when each run started and with what settings,
+ * and `run` in a row is the run that last audited the domain, so a resumed scan retries a domain
+ * whose lookups failed in an earlier run once, not again each time the list repeats it.
  */
 import Database from 'better-sqlite3';
-import type { DomainAudit, SurveyCounts, SurveyRow } from '@mailward/core';
+import type { AuditStatus, DomainAudit, SurveyCounts, SurveyRow } from '@mailward/core';
 import { surveyRow } from '@mailward/core';
 
 export interface ScanProblem {
@@ -22,6 +24,20 @@ export interface ScanRun {
   readonly list: string;
   readonly settings: Readonly<Record<string, string | number>>;
 }
+
+/** What the results file holds about a domain: its status and the run that audited it. */
+export interface StoredDomain {
+  readonly status: AuditStatus;
+  readonly run: number;
+}
+
+/**
+ * Values of `exported`: not yet written to the output, written, or written and then replaced by a
+ * new audit (a retry), so the line in the output is outdated and the output must be rewritten.
+ */
+const NOT_EXPORTED = 0;
+const EXPORTED = 1;
+const EXPORT_OUTDATED = 2;
 
 /** The columns of one domain, for the report's table. */
 export interface ScanTableRow {
@@ -41,11 +57,33 @@ export interface ScanTableRow {
   readonly warnings: number;
 }
 
+/** The survey columns of a row, in the order of the INSERT and the UPDATE (status to warnings). */
+function columnValues(row: SurveyRow): (string | number)[] {
+  const b = (v: boolean) => (v ? 1 : 0);
+  return [
+    row.status,
+    row.grade,
+    b(row.hasSpf),
+    b(row.spfValid),
+    row.spfAll,
+    row.dmarcPolicy,
+    b(row.hasRua),
+    b(row.dkimFound),
+    b(row.mtaSts),
+    b(row.tlsRpt),
+    b(row.dnssec),
+    b(row.nullMx),
+    row.errors,
+    row.warnings,
+  ];
+}
+
 export class ScanResults {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
   private readonly lookup: Database.Statement;
   private readonly exported: Database.Statement;
+  private readonly replace: Database.Statement;
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -70,28 +108,46 @@ CREATE TABLE IF NOT EXISTS scan_runs (started_at TEXT NOT NULL, list TEXT NOT NU
     const columns = this.db.prepare('PRAGMA table_info(scan_results)').all() as { name: string }[];
     if (!columns.some((c) => c.name === 'status'))
       this.db.exec("ALTER TABLE scan_results ADD COLUMN status TEXT NOT NULL DEFAULT 'ok'");
+    // Rows of earlier versions were audited before any run of this one (run 0).
+    if (!columns.some((c) => c.name === 'run'))
+      this.db.exec('ALTER TABLE scan_results ADD COLUMN run INTEGER NOT NULL DEFAULT 0');
     this.insert = this.db.prepare(
       `INSERT INTO scan_results (domain, status, grade, has_spf, spf_valid, spf_all, dmarc_policy, has_rua, dkim, mta_sts,
-         tls_rpt, dnssec, null_mx, errors, warnings, audit_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         tls_rpt, dnssec, null_mx, errors, warnings, audit_json, run)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (domain) DO NOTHING RETURNING seq`,
     );
-    this.lookup = this.db.prepare('SELECT 1 FROM scan_results WHERE domain = ?');
-    this.exported = this.db.prepare('UPDATE scan_results SET exported = 1 WHERE seq = ?');
+    // A retry keeps the row's seq (its place in the output); only a failed row of an earlier run
+    // is replaced, so a domain the list repeats is not replaced twice in one run.
+    this.replace = this.db.prepare(
+      `UPDATE scan_results SET status = ?, grade = ?, has_spf = ?, spf_valid = ?, spf_all = ?, dmarc_policy = ?,
+         has_rua = ?, dkim = ?, mta_sts = ?, tls_rpt = ?, dnssec = ?, null_mx = ?, errors = ?, warnings = ?,
+         audit_json = ?, run = ?, exported = ${EXPORT_OUTDATED}
+       WHERE domain = ? AND status = 'dns-failed' AND run < ? RETURNING seq`,
+    );
+    this.lookup = this.db.prepare('SELECT status, run FROM scan_results WHERE domain = ?');
+    this.exported = this.db.prepare(`UPDATE scan_results SET exported = ${EXPORTED} WHERE seq = ?`);
   }
 
-  has(domain: string): boolean {
-    return this.lookup.get(domain) !== undefined;
+  /** The stored status of a domain and the run that audited it; undefined when it is not there. */
+  stored(domain: string): StoredDomain | undefined {
+    return this.lookup.get(domain) as StoredDomain | undefined;
   }
 
   /**
    * Stores several results in one transaction (one commit instead of one per domain); returns
-   * those stored, in order, leaving out domains that were already there.
+   * those stored, in order, leaving out domains that were already there. A result marked `retry`
+   * replaces the row of a domain whose lookups failed in an earlier run (`replaced: true`); its
+   * line in the output is then outdated (see `outdatedExports`).
    */
-  saveMany(audits: readonly DomainAudit[]): { seq: number; audit: DomainAudit }[] {
+  saveMany(
+    audits: readonly { readonly audit: DomainAudit; readonly retry?: boolean }[],
+    run: number,
+  ): { seq: number; audit: DomainAudit; replaced: boolean }[] {
     return this.db.transaction(() =>
-      audits.flatMap((audit) => {
-        const saved = this.save(audit);
-        return saved === undefined ? [] : [{ seq: saved.seq, audit }];
+      audits.flatMap(({ audit, retry }) => {
+        const saved = retry === true ? this.replaceFailed(audit, run) : this.save(audit, run);
+        return saved === undefined ? [] : [{ seq: saved.seq, audit, replaced: retry === true }];
       }),
     )();
   }
@@ -104,28 +160,44 @@ CREATE TABLE IF NOT EXISTS scan_runs (started_at TEXT NOT NULL, list TEXT NOT NU
   }
 
   /** Stores a result; undefined when the domain was already there. */
-  save(audit: DomainAudit): { seq: number; row: SurveyRow } | undefined {
+  save(audit: DomainAudit, run: number): { seq: number; row: SurveyRow } | undefined {
     const row = surveyRow(audit);
-    const b = (v: boolean) => (v ? 1 : 0);
-    const inserted = this.insert.get(
-      row.domain,
-      row.status,
-      row.grade,
-      b(row.hasSpf),
-      b(row.spfValid),
-      row.spfAll,
-      row.dmarcPolicy,
-      b(row.hasRua),
-      b(row.dkimFound),
-      b(row.mtaSts),
-      b(row.tlsRpt),
-      b(row.dnssec),
-      b(row.nullMx),
-      row.errors,
-      row.warnings,
-      JSON.stringify(audit),
-    ) as { seq: number } | undefined;
+    const inserted = this.insert.get(row.domain, ...columnValues(row), JSON.stringify(audit), run) as
+      { seq: number } | undefined;
     return inserted === undefined ? undefined : { seq: inserted.seq, row };
+  }
+
+  /**
+   * Replaces the row of a domain whose lookups failed in a run before `run`, in place; undefined
+   * when there is no such row (the domain was checked, or already retried by this run).
+   */
+  replaceFailed(audit: DomainAudit, run: number): { seq: number; row: SurveyRow } | undefined {
+    const row = surveyRow(audit);
+    const replaced = this.replace.get(...columnValues(row), JSON.stringify(audit), run, row.domain, run) as
+      { seq: number } | undefined;
+    return replaced === undefined ? undefined : { seq: replaced.seq, row };
+  }
+
+  /** Rows replaced by a retry: their line in the output (if written) is outdated, so the output is rewritten. */
+  outdatedExports(): number {
+    return (
+      this.db.prepare(`SELECT COUNT(*) AS n FROM scan_results WHERE exported = ${EXPORT_OUTDATED}`).get() as {
+        n: number;
+      }
+    ).n;
+  }
+
+  /** Every stored audit in scan order (the order of the output), read a row at a time. */
+  *audits(): Generator<DomainAudit> {
+    const rows = this.db.prepare('SELECT audit_json FROM scan_results ORDER BY seq').iterate() as Iterable<{
+      audit_json: string;
+    }>;
+    for (const row of rows) yield JSON.parse(row.audit_json) as DomainAudit;
+  }
+
+  /** After the output was rewritten from `audits()`: every row is in it, as stored. */
+  markAllExported(): void {
+    this.db.prepare(`UPDATE scan_results SET exported = ${EXPORTED} WHERE exported <> ${EXPORTED}`).run();
   }
 
   problem(problem: ScanProblem): void {
@@ -141,7 +213,9 @@ CREATE TABLE IF NOT EXISTS scan_runs (started_at TEXT NOT NULL, list TEXT NOT NU
   /** Rows saved but not yet confirmed in the output (at most the scan's concurrency after a crash). */
   unexported(): { seq: number; domain: string; audit: DomainAudit }[] {
     return (
-      this.db.prepare('SELECT seq, domain, audit_json FROM scan_results WHERE exported = 0 ORDER BY seq').all() as {
+      this.db
+        .prepare(`SELECT seq, domain, audit_json FROM scan_results WHERE exported = ${NOT_EXPORTED} ORDER BY seq`)
+        .all() as {
         seq: number;
         domain: string;
         audit_json: string;
@@ -151,6 +225,10 @@ CREATE TABLE IF NOT EXISTS scan_runs (started_at TEXT NOT NULL, list TEXT NOT NU
 
   count(): number {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM scan_results').get() as { n: number }).n;
+  }
+
+  countWithStatus(status: AuditStatus): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM scan_results WHERE status = ?').get(status) as { n: number }).n;
   }
 
   /** The counts surveyStatistics needs: over the domains audited (status ok), the others apart. */
@@ -184,11 +262,12 @@ CREATE TABLE IF NOT EXISTS scan_runs (started_at TEXT NOT NULL, list TEXT NOT NU
     };
   }
 
-  /** Records a run of the scan: when, over which list, with which settings. */
-  run(run: ScanRun): void {
-    this.db
+  /** Records a run of the scan: when, over which list, with which settings; returns its number (from 1). */
+  run(run: ScanRun): number {
+    const inserted = this.db
       .prepare('INSERT INTO scan_runs (started_at, list, settings_json) VALUES (?, ?, ?)')
       .run(run.startedAt, run.list, JSON.stringify(run.settings));
+    return Number(inserted.lastInsertRowid);
   }
 
   runs(): ScanRun[] {

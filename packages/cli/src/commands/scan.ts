@@ -6,27 +6,18 @@
  * list. Bad lines (garbage, names too long) are reported with their line number and skipped.
  * `mailward scan report DB` prints the survey statistics and writes an HTML page with charts.
  */
-import { describeSystemError } from '../system-errors.js';
-import {
-  createReadStream,
-  existsSync,
-  openSync,
-  closeSync,
-  ftruncateSync,
-  fstatSync,
-  readSync,
-  writeSync,
-} from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Buffer } from 'node:buffer';
 import type { DomainAudit, MtaStsFetcher, Resolver } from '@mailward/core';
-import { BudgetResolver, CachingResolver, auditDomain, surveyRow, surveyStatistics } from '@mailward/core';
+import { BudgetResolver, CachingResolver, auditDomain, surveyStatistics } from '@mailward/core';
 import { ScanResults } from '@mailward/adapters';
 import type { CommandResult } from './result.js';
 import { runError, usageError } from './result.js';
 import { countLines, progressLine } from './scan-progress.js';
 import { checkDomainList, domainOfLine } from './scan-input.js';
+import { ScanOutput } from './scan-output.js';
+import { describeSystemError } from '../system-errors.js';
 import { renderScanReport } from '../render/scan-report-html.js';
 import { SCRIPT, SCRIPT_FILE, STYLE, STYLE_FILE } from '../render/scan-report-assets.js';
 
@@ -36,6 +27,11 @@ export interface ScanArgs {
   readonly out?: string;
   readonly concurrency: number;
   readonly timeBudgetMs: number;
+  /**
+   * Audit again the domains an earlier run could not check (status dns-failed): a failed lookup is
+   * the resolver's or the network's trouble of the moment, not a property of the domain.
+   */
+  readonly retryFailed: boolean;
   /** How the scan is run (DNS servers, transport...), recorded with the run for the report. */
   readonly settings?: Readonly<Record<string, string | number>>;
 }
@@ -52,78 +48,6 @@ export interface ScanDeps {
 
 export { domainOfLine };
 
-const CSV_COLUMNS = [
-  'domain',
-  'status',
-  'grade',
-  'hasSpf',
-  'spfValid',
-  'spfAll',
-  'dmarcPolicy',
-  'hasRua',
-  'dkimFound',
-  'mtaSts',
-  'tlsRpt',
-  'dnssec',
-  'nullMx',
-  'errors',
-  'warnings',
-] as const;
-
-function outputLine(audit: DomainAudit, csv: boolean): string {
-  if (!csv)
-    return `${JSON.stringify({ domain: audit.domain, status: audit.status, grade: audit.grade, findings: audit.findings.map(({ code, severity, area, message, fix }) => ({ code, severity, area, message, ...(fix !== undefined && { fix }) })) })}\n`;
-  const row = surveyRow(audit);
-  return `${CSV_COLUMNS.map((c) => String(row[c])).join(',')}\n`;
-}
-
-/** Appends lines to the output; on resume first cuts a half-written last line and completes what the crash left out. */
-class Output {
-  private readonly fd: number;
-
-  constructor(
-    path: string,
-    private readonly csv: boolean,
-    results: ScanResults,
-  ) {
-    const fresh = !existsSync(path);
-    this.fd = openSync(path, fresh ? 'w+' : 'r+');
-    const size = fstatSync(this.fd).size;
-    // Keep only complete lines.
-    const tailSize = Math.min(size, 4 * 1024 * 1024);
-    const tail = Buffer.alloc(tailSize);
-    if (tailSize > 0) readSync(this.fd, tail, 0, tailSize, size - tailSize);
-    const lastNewline = tail.lastIndexOf(10);
-    const keep = lastNewline < 0 ? (size === tailSize ? 0 : size - tailSize) : size - tailSize + lastNewline + 1;
-    if (keep < size) ftruncateSync(this.fd, keep);
-    if (keep === 0 && csv) writeSync(this.fd, `${CSV_COLUMNS.join(',')}\n`, 0);
-    // Rows stored but maybe not written (the crash came between the two): write those missing.
-    const tailText = tail.subarray(0, Math.max(0, lastNewline + 1)).toString('utf8');
-    for (const pending of results.unexported()) {
-      const present = csv
-        ? tailText.includes(`\n${pending.domain},`) || tailText.startsWith(`${pending.domain},`)
-        : tailText.includes(`{"domain":${JSON.stringify(pending.domain)},`);
-      if (!present) this.write(pending.audit);
-      results.markExported(pending.seq);
-    }
-  }
-
-  write(audit: DomainAudit): void {
-    this.writeMany([audit]);
-  }
-
-  /** Appends the lines of several results in one write. */
-  writeMany(audits: readonly DomainAudit[]): void {
-    if (audits.length === 0) return;
-    const bytes = Buffer.from(audits.map((audit) => outputLine(audit, this.csv)).join(''));
-    writeSync(this.fd, bytes, 0, bytes.length, fstatSync(this.fd).size);
-  }
-
-  close(): void {
-    closeSync(this.fd);
-  }
-}
-
 /** Results stored and written together. */
 const PERSIST_BATCH = 100;
 
@@ -137,14 +61,15 @@ export async function scanCommand(args: ScanArgs, deps: ScanDeps): Promise<Comma
   } catch (error) {
     return runError('scan', `cannot open ${args.db}: ${(error as Error).message}`);
   }
-  const output = args.out === undefined ? undefined : new Output(args.out, args.out.endsWith('.csv'), results);
+  const output = args.out === undefined ? undefined : new ScanOutput(args.out, results);
   const started = deps.now();
-  results.run({
+  const run = results.run({
     startedAt: new Date(started).toISOString(),
     list: args.list,
     settings: { concurrency: args.concurrency, 'time budget (ms)': args.timeBudgetMs, ...args.settings },
   });
   const statuses = { ok: 0, nxdomain: 0, 'dns-failed': 0 };
+  const retried = { checked: 0, stillFailed: 0 };
   const queriesBefore = deps.queriesSent?.() ?? 0;
   let lineNumber = 0;
   let scanned = 0;
@@ -154,20 +79,26 @@ export async function scanCommand(args: ScanArgs, deps: ScanDeps): Promise<Comma
   // Results are stored, written and marked in batches: one commit and one write per batch instead
   // of per domain. The order (store, write, mark) keeps a crash from losing or repeating a line; a
   // crash loses at most the unsaved batch, whose domains the next run scans again.
-  const finished: DomainAudit[] = [];
+  // A retried domain's row is replaced in place; its old line in the output is replaced when the
+  // output is rewritten at the end, so it is not appended here.
+  const finished: { audit: DomainAudit; retry: boolean }[] = [];
   const persist = () => {
     const batch = finished.splice(0);
     if (batch.length === 0) return;
-    const saved = results.saveMany(batch);
-    for (const { audit } of saved) statuses[audit.status] += 1;
-    output?.writeMany(saved.map((s) => s.audit));
-    results.markExportedMany(saved.map((s) => s.seq));
+    const saved = results.saveMany(batch, run);
+    for (const { audit, replaced } of saved) {
+      statuses[audit.status] += 1;
+      if (replaced) retried[audit.status === 'dns-failed' ? 'stillFailed' : 'checked'] += 1;
+    }
+    const added = saved.filter((s) => !s.replaced);
+    output?.writeMany(added.map((s) => s.audit));
+    results.markExportedMany(added.map((s) => s.seq));
     scanned += saved.length;
     skipped += batch.length - saved.length;
   };
   // A slow scan still stores its results within a second.
   const persistTimer = setInterval(persist, 1000).unref();
-  const auditOne = async (domain: string) => {
+  const auditOne = async (domain: string, retry: boolean) => {
     // The time budget sits under a cache of this domain's own answers (the MX, the DMARC record and
     // the MX host's address are each asked for by several checks), so when the budget runs out the
     // queries the cache shares are aborted too and free their place for other domains. Both are
@@ -180,7 +111,7 @@ export async function scanCommand(args: ScanArgs, deps: ScanDeps): Promise<Comma
         dkimStopAtNxdomain: true,
         ...(deps.fetcher !== undefined && { mtaStsFetcher: deps.fetcher(Math.min(10_000, args.timeBudgetMs)) }),
       });
-      finished.push(audit);
+      finished.push({ audit, retry });
       if (finished.length >= PERSIST_BATCH) persist();
     } finally {
       budget.dispose();
@@ -218,11 +149,15 @@ export async function scanCommand(args: ScanArgs, deps: ScanDeps): Promise<Comma
       results.problem({ line: lineNumber, text: line, reason: parsed.reason });
       continue;
     }
-    if (results.has(parsed.domain)) {
+    const stored = results.stored(parsed.domain);
+    // Failed in an earlier run: audited again (a domain this run failed on is not, however often
+    // the list repeats it).
+    const retry = args.retryFailed && stored?.status === 'dns-failed' && stored.run < run;
+    if (stored !== undefined && !retry) {
       skipped += 1;
       continue;
     }
-    const task: Promise<void> = auditOne(parsed.domain).finally(() => inFlight.delete(task));
+    const task: Promise<void> = auditOne(parsed.domain, retry).finally(() => inFlight.delete(task));
     inFlight.add(task);
     if (inFlight.size >= args.concurrency) await Promise.race(inFlight);
   }
@@ -231,16 +166,39 @@ export async function scanCommand(args: ScanArgs, deps: ScanDeps): Promise<Comma
   persist();
   // The last status line stays on the screen above the summary.
   showProgress(true, '\n');
+  // Rows replaced by a retry (now, or by a run that stopped before this point) make the output's
+  // lines for them outdated: write it again from the results file, one line per domain.
+  // A failure there (a full disk) loses nothing: the rows stay marked, so the next run rewrites it.
+  let rewriteProblem: string | undefined;
+  if (output !== undefined && results.outdatedExports() > 0) {
+    try {
+      output.rewriteFrom(results);
+    } catch (error) {
+      rewriteProblem = `${args.out} was not rewritten with the retried domains: ${describeSystemError(error) ?? (error as Error).message}; the results are in ${args.db}, and the next run rewrites it`;
+    }
+  }
   output?.close();
   const total = results.count();
+  const failedInAll = results.countWithStatus('dns-failed');
   results.close();
   const seconds = (deps.now() - started) / 1000;
+  const retriedCount = retried.checked + retried.stillFailed;
   const summary = [
     `Scanned ${scanned} domain${scanned === 1 ? '' : 's'} in ${seconds.toFixed(1)} s (${(scanned / Math.max(seconds, 0.001)).toFixed(0)}/s); ${skipped} already in ${args.db} or repeated; ${total} in all`,
+    ...(retriedCount === 0
+      ? []
+      : [
+          `Retried ${retriedCount} domain${retriedCount === 1 ? '' : 's'} that could not be checked before: ${retried.checked} checked now, ${retried.stillFailed} still could not be checked`,
+        ]),
     ...(statuses.nxdomain + statuses['dns-failed'] === 0
       ? []
       : [
           `${statuses.ok} audited, ${statuses.nxdomain} do not exist (NXDOMAIN), ${statuses['dns-failed']} could not be checked (DNS lookups failed); the last two are left out of the statistics`,
+        ]),
+    ...(failedInAll === 0
+      ? []
+      : [
+          `${failedInAll} domain${failedInAll === 1 ? '' : 's'} in ${args.db} could not be checked; ${args.retryFailed ? 'running the same command again retries' : 'running it again without --no-retry-failed retries'} ${failedInAll === 1 ? 'it' : 'them'}`,
         ]),
     ...(deps.queriesSent === undefined || scanned === 0
       ? []
@@ -252,7 +210,13 @@ export async function scanCommand(args: ScanArgs, deps: ScanDeps): Promise<Comma
           ...problems.slice(0, 20).map((p) => `  ${p}`),
         ]),
   ];
-  return { exitCode: 0, stdout: `${summary.join('\n')}\n`, stderr: '' };
+  // 3 ("could not check", as for `check`) only when this run checked nothing it audited: DNS does
+  // not work from here (or only domains that still fail were retried). A survey with some failed
+  // domains is a completed scan (0); the summary counts them.
+  const checkedNothing = scanned > 0 && statuses['dns-failed'] === scanned;
+  const stdout = `${summary.join('\n')}\n`;
+  if (rewriteProblem !== undefined) return { ...runError('scan', rewriteProblem), stdout };
+  return { exitCode: checkedNothing ? 3 : 0, stdout, stderr: '' };
 }
 
 /** Rows in the report's table unless --table-rows says otherwise: a page that still opens quickly. */
