@@ -255,3 +255,24 @@ test('scan --concurrency 0: the message speaks of a count, not of milliseconds',
   );
   assert.doesNotMatch(out.stderr, /milliseconds/);
 });
+
+test('scan and scan report refuse files that are not scan results, and leave them as they were', async () => {
+  const store = join(dir, 'reports.db');
+  assert.equal((await runProgram(['reports', 'demo', '--store', `sqlite:${store}`], env)).exitCode, 0);
+  const before = readFileSync(store);
+  const scan = await runProgram(['scan', list, '--db', store, '--dns', '127.0.0.1:9'], env);
+  assert.equal(scan.exitCode, 1);
+  assert.match(scan.stderr, /reports\.db is not a mailward scan results file \(it holds schema_migrations, /);
+  const report = await runProgram(['scan', 'report', store], env);
+  assert.equal(report.exitCode, 1);
+  assert.match(report.stderr, /reports\.db is not a mailward scan results file/);
+  assert.deepEqual(readFileSync(store), before);
+  const csv = join(dir, 'not-a-db.csv');
+  writeFileSync(csv, 'domain,grade\nexample.com,A\n');
+  const text = await runProgram(['scan', 'report', csv], env);
+  assert.equal(text.exitCode, 1);
+  assert.match(
+    text.stderr,
+    /^mailward scan report: .*not-a-db\.csv is not a mailward scan results file \(not a SQLite database\)\n$/,
+  );
+});

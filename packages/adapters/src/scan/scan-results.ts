@@ -85,8 +85,25 @@ export class ScanResults {
   private readonly exported: Database.Statement;
   private readonly replace: Database.Statement;
 
-  constructor(path: string) {
-    this.db = new Database(path);
+  /**
+   * `mustExist`: for reading (scan report), the file must already be a results file; nothing is
+   * created in a file that is not one.
+   */
+  constructor(path: string, options: { readonly mustExist?: boolean } = {}) {
+    this.db = new Database(path, { fileMustExist: options.mustExist === true });
+    const tables = new Set(
+      (this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map(
+        (t) => t.name,
+      ),
+    );
+    // A report store (or another program's database) must not get scan tables mixed into it.
+    const foreign = [...tables].filter((t) => !t.startsWith('scan_') && !t.startsWith('sqlite_'));
+    if (foreign.length > 0 || (options.mustExist === true && !tables.has('scan_results'))) {
+      this.db.close();
+      throw new Error(
+        `${path} is not a mailward scan results file${foreign.length > 0 ? ` (it holds ${foreign.slice(0, 3).join(', ')})` : ''}`,
+      );
+    }
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(`

@@ -51,6 +51,14 @@ export { domainOfLine };
 /** Results stored and written together. */
 const PERSIST_BATCH = 100;
 
+/** Why a results file cannot be used, in words a user can act on. */
+function resultsFileProblem(path: string, error: unknown): string {
+  const code = (error as { code?: string }).code;
+  if (code === 'SQLITE_NOTADB') return `${path} is not a mailward scan results file (not a SQLite database)`;
+  if (code === 'SQLITE_CANTOPEN') return `cannot open ${path} (is it a directory, or is its directory missing?)`;
+  return describeSystemError(error) ?? (error as Error).message;
+}
+
 export async function scanCommand(args: ScanArgs, deps: ScanDeps): Promise<CommandResult> {
   // The list is checked before anything else, so a wrong path never costs a DNS query.
   const listProblem = await checkDomainList(args.list);
@@ -59,7 +67,7 @@ export async function scanCommand(args: ScanArgs, deps: ScanDeps): Promise<Comma
   try {
     results = new ScanResults(args.db);
   } catch (error) {
-    return runError('scan', `cannot open ${args.db}: ${(error as Error).message}`);
+    return runError('scan', resultsFileProblem(args.db, error));
   }
   const output = args.out === undefined ? undefined : new ScanOutput(args.out, results);
   const started = deps.now();
@@ -227,7 +235,12 @@ export function scanReportCommand(
   deps: { readonly writeFile: (path: string, text: string) => void; readonly now: () => number },
 ): CommandResult {
   if (!existsSync(args.db)) return usageError('scan report', `${args.db}: no such file`);
-  const results = new ScanResults(args.db);
+  let results: ScanResults;
+  try {
+    results = new ScanResults(args.db, { mustExist: true });
+  } catch (error) {
+    return runError('scan report', resultsFileProblem(args.db, error));
+  }
   const statistics = surveyStatistics(results.counts());
   const total = results.count();
   const page = renderScanReport({
