@@ -21,6 +21,7 @@ import type { OpenStoreOptions } from './store-setup.js';
 import { DEFAULT_STORE, openStore } from './store-setup.js';
 import type { StoredKind } from './commands/reports-lists.js';
 import { listCommand, showCommand } from './commands/reports-lists.js';
+import { mailDomainOf } from './commands/mail-domain.js';
 import { receiveCommand } from './commands/reports-receive.js';
 import { OfflineIpDatabase, readFileLimited } from '@mailward/adapters';
 import { enrichCommand } from './commands/reports-enrich.js';
@@ -80,12 +81,17 @@ function filterOf(command: string, options: FilterOptions): { filter: SummaryFil
       ),
     };
   }
+  const checked = options.domain === undefined ? undefined : mailDomainOf(options.domain);
+  if (checked !== undefined && 'reason' in checked) {
+    return { error: usageError(command, `--domain ${JSON.stringify(options.domain)}: ${checked.reason}`) };
+  }
+  const domain = checked?.domain;
   if (since !== undefined && until !== undefined && until <= since) {
     return { error: usageError(command, `--until ${options.until} is not after --since ${options.since}`) };
   }
   return {
     filter: {
-      ...(options.domain === undefined ? {} : { domain: options.domain.toLowerCase().replace(/\.$/, '') }),
+      ...(domain === undefined ? {} : { domain }),
       ...(since === undefined ? {} : { since }),
       ...(until === undefined ? {} : { until }),
     },

@@ -1,6 +1,8 @@
 import type { DiscoveryMode, DmarcRecord, PolicyDiscovery, ReportDestination, Resolver } from '@mailward/core';
 import { DmarcDns, checkReportDestinations, discoverPolicy, requestedPolicy } from '@mailward/core';
+import { mailDomainOf } from './mail-domain.js';
 import type { CommandResult } from './result.js';
+import { usageError } from './result.js';
 
 export interface DmarcArgs {
   readonly domain: string;
@@ -13,8 +15,10 @@ export interface DmarcArgs {
  * what it asks for. Exit 0 when discovery ran (whether or not a policy exists), 1 on DNS failure.
  */
 export async function dmarcCommand(args: DmarcArgs, deps: { readonly resolver: Resolver }): Promise<CommandResult> {
+  const checked = mailDomainOf(args.domain);
+  if ('reason' in checked) return usageError('dmarc', `${JSON.stringify(args.domain)}: ${checked.reason}`);
   const dns = new DmarcDns(deps.resolver);
-  const discovery = await discoverPolicy(dns, args.domain, args.mode);
+  const discovery = await discoverPolicy(dns, checked.domain, args.mode);
   const destinations =
     discovery.kind === 'found'
       ? await checkReportDestinations(discovery.record, discovery.policyDomain, {

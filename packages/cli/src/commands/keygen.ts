@@ -1,13 +1,7 @@
 import type { Clock, DkimKeyType } from '@mailward/core';
-import {
-  datedSelector,
-  dkimKeyRecord,
-  domainNameProblem,
-  generateDkimKey,
-  splitTxtValue,
-  zoneFileRecord,
-} from '@mailward/core';
+import { datedSelector, dkimKeyRecord, generateDkimKey, splitTxtValue, zoneFileRecord } from '@mailward/core';
 import type { KeyFileWrite } from '@mailward/adapters';
+import { mailDomainOf } from './mail-domain.js';
 import type { CommandResult } from './result.js';
 import { runError, usageError } from './result.js';
 
@@ -45,9 +39,9 @@ export async function keygenCommand(args: KeygenArgs, deps: KeygenDeps): Promise
   if (args.type !== 'rsa' && args.type !== 'ed25519')
     return usageError('keygen', `--type ${args.type}: use rsa or ed25519`);
   const type: DkimKeyType = args.type;
-  const domain = args.domain.toLowerCase().replace(/\.$/, '');
-  const problem = domainNameProblem(domain);
-  if (problem !== undefined) return usageError('keygen', `--domain ${JSON.stringify(args.domain)}: ${problem}`);
+  const checked = mailDomainOf(args.domain);
+  if ('reason' in checked) return usageError('keygen', `--domain ${JSON.stringify(args.domain)}: ${checked.reason}`);
+  const domain = checked.domain;
   const selector = args.selector ?? datedSelector(type, deps.clock);
   if (!SELECTOR.test(selector))
     return usageError('keygen', `--selector ${JSON.stringify(selector)} is not a valid selector`);

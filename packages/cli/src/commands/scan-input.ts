@@ -5,18 +5,13 @@
  * how one line of the list is read.
  */
 import { open } from 'node:fs/promises';
-import { domainToASCII } from 'node:url';
+import { mailDomainOf } from './mail-domain.js';
 
 /** A domain from a list line, in A-label form, or why the line is not one. */
 export function domainOfLine(line: string): { domain: string } | { reason: string } | undefined {
-  const text = line.trim().replace(/\.$/, '');
+  const text = line.trim();
   if (text === '' || text.startsWith('#')) return undefined;
-  if (text.length > 253) return { reason: `${text.length} characters (a name has at most 253)` };
-  const ascii = domainToASCII(text.toLowerCase());
-  if (ascii === '' || !/^[a-z0-9_-]{1,63}(\.[a-z0-9_-]{1,63})+$/.test(ascii) || ascii.length > 253) {
-    return { reason: 'not a domain name' };
-  }
-  return { domain: ascii };
+  return mailDomainOf(text);
 }
 
 /** How much of the list is looked at: enough for thousands of lines, cheap for any size. */
