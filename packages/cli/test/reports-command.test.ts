@@ -151,6 +151,23 @@ test('reports: bad arguments are usage errors (exit 2) with a reason', async () 
   );
   assert.equal(missing.exitCode, 1);
   assert.match(missing.stderr, /nope: no such file or directory \(check the path\)/);
+  const emptyDir = join(dir, 'empty-dir');
+  const { mkdirSync: makeDir } = await import('node:fs');
+  makeDir(emptyDir);
+  writeFileSync(join(dir, 'random.bin'), Buffer.from([0, 1, 2, 255, 254, 10, 13, 0]));
+  const nothing = await runProgram(
+    ['reports', 'ingest', emptyDir, `mbox:${join(dir, 'random.bin')}`, '--store', `sqlite:${join(dir, 'x.db')}`],
+    env,
+  );
+  assert.equal(nothing.exitCode, 0);
+  assert.match(
+    nothing.stdout,
+    /empty-dir: nothing found to read \(expected report files or a directory holding some\)/,
+  );
+  assert.match(
+    nothing.stdout,
+    /random\.bin: nothing found to read \(expected an mbox file, messages after "From " lines\)/,
+  );
   const never = join(dir, 'never-created.db');
   const typo = await runProgram(['reports', 'ingest', join(dir, 'nope'), '--store', `sqlite:${never}`], env);
   assert.equal(typo.exitCode, 1);

@@ -102,6 +102,15 @@ export async function ingestCommand(
       await source.imap?.close();
     }
     for (const key of Object.keys(total) as (keyof IngestCounts)[]) total[key] += result.counts[key];
+    // Say so when an input held nothing: a wrong folder or a file that is not an mbox reads as 0.
+    if (result.counts.items === 0) {
+      const expected = input.startsWith('mbox:')
+        ? 'an mbox file, messages after "From " lines'
+        : input.startsWith('maildir:')
+          ? 'a Maildir, with messages in new/ and cur/'
+          : 'report files or a directory holding some';
+      problems.push(`${input}: nothing found to read (expected ${expected})`);
+    }
     if (!result.ok) return { ...runError('reports ingest', result.reason), stdout: countsText(total, problems) };
   }
   return {
