@@ -314,7 +314,11 @@ export function registerReportsCommands(
         'Print every stored aggregate record with its report, DKIM and SPF results and enrichment, as CSV or JSON lines',
       )
       .addOption(storeOption())
-      .addOption(new Option('--format <format>', 'csv or json').choices(['csv', 'json']).default('csv')),
+      .addOption(
+        new Option('--format <format>', 'csv, or json (JSON Lines: one object per line)')
+          .choices(['csv', 'json'])
+          .default('csv'),
+      ),
     'reports',
   ).action(async (options: FilterOptions & { store: string; format: 'csv' | 'json' }) => {
     const filter = filterOf('reports export', options);

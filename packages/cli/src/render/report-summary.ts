@@ -32,7 +32,7 @@ export function renderSummaryText(summary: ReportSummary): string {
     `  DMARC pass (reporters' verdict): ${percent(rates.dmarcPass)} (${number(totals.dmarcPass)}); fail: ${number(totals.dmarcFail)}`,
     `  Aligned DKIM: ${percent(rates.dkimAligned)}; aligned SPF: ${percent(rates.spfAligned)}`,
     `  Recomputed from auth_results: DMARC pass ${percent(rates.recomputed.dmarcPass)} (${number(totals.recomputed.dmarcPass)}); aligned DKIM ${percent(rates.recomputed.dkimAligned)}; aligned SPF ${percent(rates.recomputed.spfAligned)}`,
-    `  Failure reports: ${number(totals.failureReports)}; SMTP TLS reports: ${number(totals.tlsReports)}; quarantined inputs: ${number(totals.quarantined)}`,
+    `  Failure reports: ${number(totals.failureReports)}; SMTP TLS reports: ${number(totals.tlsReports)}; quarantined inputs${filter.domain === undefined ? '' : ' naming it'}: ${number(totals.quarantined)}`,
   ];
   if (summary.days.length > 0) {
     lines.push('', `Messages per day (last ${Math.min(14, summary.days.length)}; pass rate: reporters', recomputed):`);
