@@ -95,10 +95,11 @@ test('an output file that cannot be written: one line naming the path and the fi
     1,
     /cannot open .*no-such-dir\/results\.ndjson: no such file or directory \(ENOENT\); check the path/,
   );
-  // A results file to report on: the one domain could not be checked (nothing answers on port 9).
+  // A results file to report on: the one domain could not be checked (nothing answers on port 9),
+  // so the run exits 3 (could not check).
   assert.equal(
     mailward(['scan', list, '--db', join(dir, 'one.db'), '--dns', '127.0.0.1:9', '--dns-timeout', '200']).code,
-    0,
+    3,
   );
   const html = mailward(['scan', 'report', join(dir, 'one.db'), '--html', dir]);
   assertOneLine(html, 1, /cannot open .*: it is a directory \(EISDIR\); give a file name, not a directory/);
