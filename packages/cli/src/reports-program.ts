@@ -334,6 +334,11 @@ export function registerReportsCommands(
   });
 
   const stored: readonly { kind: StoredKind; what: string; description: string }[] = [
+    {
+      kind: 'aggregate',
+      what: 'aggregate reports',
+      description: 'Aggregate reports in the store, with what parsing had to repair or overlook',
+    },
     { kind: 'failures', what: 'failure reports', description: 'Failure reports (RFC 6591 / RFC 9991) in the store' },
     { kind: 'tls', what: 'SMTP TLS reports', description: 'SMTP TLS reports (RFC 8460) in the store' },
     {
@@ -344,10 +349,13 @@ export function registerReportsCommands(
   ];
   for (const { kind, what, description } of stored) {
     const group = reports.command(kind).description(description);
-    filterOptions(
+    const list = filterOptions(
       group.command('list', { isDefault: true }).description(`List ${what}, newest first`).addOption(storeOption()),
       what,
-    )
+    );
+    if (kind === 'aggregate')
+      list.option('--with-warnings', 'only reports parsed with a warning (repaired, refused parts)', false);
+    list
       .addOption(new Option('--limit <n>', 'at most this many').argParser(countOf('--limit', 100_000)).default(50))
       .addOption(
         new Option('--offset <n>', 'skip this many first')
@@ -355,27 +363,38 @@ export function registerReportsCommands(
           .default(0),
       )
       .option('--json', 'print JSON', false)
-      .action(async (options: FilterOptions & { store: string; limit: number; offset: number; json: boolean }) => {
-        const filter = filterOf(`reports ${kind} list`, options);
-        if ('error' in filter) return done(filter.error);
-        done(
-          await withStore(
-            `reports ${kind} list`,
-            options.store,
-            (store) =>
-              listCommand(
-                {
-                  kind,
-                  filter: filter.filter,
-                  page: { limit: options.limit, offset: options.offset },
-                  json: options.json,
-                },
-                store,
-              ),
-            READING,
-          ),
-        );
-      });
+      .action(
+        async (
+          options: FilterOptions & {
+            store: string;
+            limit: number;
+            offset: number;
+            json: boolean;
+            withWarnings?: boolean;
+          },
+        ) => {
+          const filter = filterOf(`reports ${kind} list`, options);
+          if ('error' in filter) return done(filter.error);
+          done(
+            await withStore(
+              `reports ${kind} list`,
+              options.store,
+              (store) =>
+                listCommand(
+                  {
+                    kind,
+                    filter: filter.filter,
+                    page: { limit: options.limit, offset: options.offset },
+                    json: options.json,
+                    withWarnings: options.withWarnings === true,
+                  },
+                  store,
+                ),
+              READING,
+            ),
+          );
+        },
+      );
     const show = group
       .command('show')
       .description(`Show one of the ${what} in full`)

@@ -163,6 +163,21 @@ test('failures, tls and quarantine: list with filters, show one, JSON; counts re
   assert.match(shown.stdout, /^Failure report \d+ \(/);
   assert.match(shown.stdout, /\nReported message header:\n/);
 
+  const aggregates = await json<{ total: number; items: { id: number; warnings: string[] }[] }>(
+    'reports',
+    'aggregate',
+    'list',
+    '--store',
+    store,
+    '--with-warnings',
+    '--limit',
+    '100',
+  );
+  assert.ok(aggregates.items.length > 0 && aggregates.items.every((a) => a.warnings.length > 0));
+  const repaired = await run('reports', 'aggregate', 'show', String(aggregates.items[0]?.id), '--store', store);
+  assert.match(repaired.stdout, /^Aggregate report \d+ \(/);
+  assert.match(repaired.stdout, /\n {2}warning: /);
+  assert.match(repaired.stdout, /\nRecords:\n {2}SOURCE IP/);
   const tls = await json<{ total: number; items: { id: number; organizationName: string }[] }>(
     'reports',
     'tls',

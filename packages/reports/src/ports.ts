@@ -170,6 +170,31 @@ export interface Page {
   readonly offset?: number;
 }
 
+export interface StoredAggregateSummary {
+  readonly id: number;
+  readonly reporter: string;
+  readonly reportId: string;
+  readonly policyDomain: string;
+  readonly begin: number;
+  readonly end: number;
+  readonly records: number;
+  readonly messages: number;
+  /** Messages the reporter passed (policy_evaluated dkim or spf pass). */
+  readonly dmarcPass: number;
+  /** What parsing had to overlook or repair (a refused DOCTYPE, repaired XML, odd values). */
+  readonly warnings: readonly string[];
+  /** The report's own <error> elements. */
+  readonly errors: readonly string[];
+  readonly receivedAt: number;
+}
+export interface StoredAggregateReport extends StoredAggregateSummary {
+  readonly source: string;
+  readonly reporterEmail: string;
+  readonly schema: string;
+  readonly policy: PolicyPublished;
+  /** Its records, in the report's order (at most the limit asked for; `records` says how many there are). */
+  readonly rows: readonly StoredAggregateRow[];
+}
 export interface StoredFailureSummary {
   readonly id: number;
   readonly reporter: string;
@@ -254,6 +279,12 @@ export interface ReportStore {
   days(filter: SummaryFilter): Promise<DayRow[]>;
   /** Records where the reporter's verdict and the recomputed one differ, most messages first. */
   disagreements(filter: SummaryFilter, limit: number): Promise<DisagreementRow[]>;
+  /** Aggregate reports, newest first; `withWarnings` keeps those parsed with a warning. */
+  aggregateReports(
+    filter: ListFilter & { readonly withWarnings?: boolean },
+    page: Page,
+  ): Promise<StoredAggregateSummary[]>;
+  aggregateReport(id: number, recordLimit: number): Promise<StoredAggregateReport | undefined>;
   failureReports(filter: ListFilter, page: Page): Promise<StoredFailureSummary[]>;
   failureReport(id: number): Promise<StoredFailureReport | undefined>;
   tlsReports(filter: ListFilter, page: Page): Promise<StoredTlsSummary[]>;

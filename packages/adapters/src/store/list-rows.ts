@@ -5,6 +5,9 @@
  */
 import type {
   FailureReport,
+  PolicyPublished,
+  StoredAggregateReport,
+  StoredAggregateSummary,
   QuarantinedItem,
   QuarantinedSummary,
   StoredFailureReport,
@@ -13,7 +16,30 @@ import type {
   StoredTlsSummary,
   TlsReport,
 } from '@mailward/reports';
-import { FAILURE_WHERE, QUARANTINE_WHERE, TLS_WHERE } from './rows.js';
+import {
+  EXPORT_SELECT,
+  FAILURE_WHERE,
+  QUARANTINE_WHERE,
+  REPORT_WHERE,
+  REPORTER_PASS,
+  storedAggregateRow,
+  TLS_WHERE,
+} from './rows.js';
+
+const AGGREGATE_SUMMARY_COLUMNS = `r.id, r.reporter, r.report_id, r.policy_domain, r.begin_time, r.end_time, r.received_at,
+  r.warnings_json, r.errors_json,
+  (SELECT COUNT(*) FROM aggregate_records x WHERE x.report = r.id) AS records,
+  (SELECT COALESCE(SUM(x.count), 0) FROM aggregate_records x WHERE x.report = r.id) AS messages,
+  (SELECT COALESCE(SUM(CASE WHEN ${REPORTER_PASS} THEN x.count ELSE 0 END), 0) FROM aggregate_records x WHERE x.report = r.id) AS pass`;
+
+export const AGGREGATE_LIST_SELECT = `SELECT ${AGGREGATE_SUMMARY_COLUMNS}
+FROM aggregate_reports r WHERE ${REPORT_WHERE} AND ($WARNED IS NULL OR r.warnings_json <> '[]')
+ORDER BY r.begin_time DESC, r.id DESC LIMIT $LIMIT OFFSET $OFFSET`;
+
+export const AGGREGATE_ONE_SELECT = `SELECT ${AGGREGATE_SUMMARY_COLUMNS}, r.source, r.reporter_email, r.schema, r.policy_json
+FROM aggregate_reports r WHERE r.id = $ID`;
+
+export const AGGREGATE_ONE_ROWS_SELECT = `${EXPORT_SELECT} WHERE r.id = $ID ORDER BY x.id LIMIT $LIMIT`;
 
 export const FAILURE_LIST_SELECT = `SELECT f.id, f.reporter, f.format, f.arrival_date, f.received_at, f.source_ip, f.auth_failure,
   f.reported_domain, f.header_from, f.original_mail_from, f.delivery_result
@@ -47,6 +73,37 @@ const text = (row: Record<string, unknown>, key: string): string | undefined =>
 
 const optional = <K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> =>
   value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+
+export function aggregateSummary(row: Record<string, unknown>): StoredAggregateSummary {
+  return {
+    id: Number(row['id']),
+    reporter: String(row['reporter']),
+    reportId: String(row['report_id']),
+    policyDomain: String(row['policy_domain']),
+    begin: Number(row['begin_time']),
+    end: Number(row['end_time']),
+    records: Number(row['records']),
+    messages: Number(row['messages']),
+    dmarcPass: Number(row['pass']),
+    warnings: JSON.parse(String(row['warnings_json'])) as string[],
+    errors: JSON.parse(String(row['errors_json'])) as string[],
+    receivedAt: Number(row['received_at']),
+  };
+}
+
+export function storedAggregateReport(
+  row: Record<string, unknown>,
+  records: readonly Record<string, unknown>[],
+): StoredAggregateReport {
+  return {
+    ...aggregateSummary(row),
+    source: String(row['source']),
+    reporterEmail: String(row['reporter_email']),
+    schema: String(row['schema']),
+    policy: JSON.parse(String(row['policy_json'])) as PolicyPublished,
+    rows: records.map(storedAggregateRow),
+  };
+}
 
 export function failureSummary(row: Record<string, unknown>): StoredFailureSummary {
   const arrival = text(row, 'arrival_date');

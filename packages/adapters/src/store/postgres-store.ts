@@ -22,6 +22,8 @@ import type {
   SourceRow,
   StoreEntry,
   StoredAggregateRow,
+  StoredAggregateReport,
+  StoredAggregateSummary,
   StoredFailureReport,
   StoredFailureSummary,
   StoredTlsReport,
@@ -65,6 +67,11 @@ import {
   tlsRow,
 } from './rows.js';
 import {
+  AGGREGATE_LIST_SELECT,
+  AGGREGATE_ONE_ROWS_SELECT,
+  AGGREGATE_ONE_SELECT,
+  aggregateSummary,
+  storedAggregateReport,
   FAILURE_COUNT_SELECT,
   FAILURE_LIST_SELECT,
   FAILURE_ONE_SELECT,
@@ -315,6 +322,25 @@ export class PostgresReportStore implements ReportStore {
       'ORDER BY messages DESC, x.source_ip COLLATE "C"',
     );
     return (await this.rows(sql, { ...filterParams(filter), limit })).map(disagreementRow);
+  }
+
+  async aggregateReports(
+    filter: ListFilter & { readonly withWarnings?: boolean },
+    page: Page,
+  ): Promise<StoredAggregateSummary[]> {
+    const rows = await this.rows(AGGREGATE_LIST_SELECT, {
+      ...filterParams(filter),
+      warned: filter.withWarnings === true ? 'yes' : null,
+      limit: page.limit,
+      offset: page.offset ?? 0,
+    });
+    return rows.map(aggregateSummary);
+  }
+
+  async aggregateReport(id: number, recordLimit: number): Promise<StoredAggregateReport | undefined> {
+    const [row] = await this.rows(AGGREGATE_ONE_SELECT, { id });
+    if (row === undefined) return undefined;
+    return storedAggregateReport(row, await this.rows(AGGREGATE_ONE_ROWS_SELECT, { id, limit: recordLimit }));
   }
 
   async failureReports(filter: ListFilter, page: Page): Promise<StoredFailureSummary[]> {

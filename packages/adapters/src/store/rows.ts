@@ -159,7 +159,7 @@ export const REPORT_WHERE =
   '($DOMAIN IS NULL OR r.policy_domain = $DOMAIN) AND ($SINCE IS NULL OR r.end_time > $SINCE) AND ($UNTIL IS NULL OR r.begin_time < $UNTIL)';
 
 /** The reporter's verdict (policy_evaluated) of a record row x, as SQL. */
-const REPORTER_PASS = "(x.reporter_dkim = 'pass' OR x.reporter_spf = 'pass')";
+export const REPORTER_PASS = "(x.reporter_dkim = 'pass' OR x.reporter_spf = 'pass')";
 
 /** Per-report verdict counts, for rebuilding the day rows (migration). */
 export const REPORT_VERDICT_COUNTS_SELECT = `SELECT r.id, r.policy_domain, r.begin_time, r.end_time,

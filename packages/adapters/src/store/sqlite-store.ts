@@ -21,6 +21,8 @@ import type {
   SourceRow,
   StoreEntry,
   StoredAggregateRow,
+  StoredAggregateReport,
+  StoredAggregateSummary,
   StoredFailureReport,
   StoredFailureSummary,
   StoredTlsReport,
@@ -69,6 +71,11 @@ import {
   tlsRow,
 } from './rows.js';
 import {
+  AGGREGATE_LIST_SELECT,
+  AGGREGATE_ONE_ROWS_SELECT,
+  AGGREGATE_ONE_SELECT,
+  aggregateSummary,
+  storedAggregateReport,
   FAILURE_COUNT_SELECT,
   FAILURE_LIST_SELECT,
   FAILURE_ONE_SELECT,
@@ -337,6 +344,7 @@ export class SqliteReportStore implements ReportStore {
       .replaceAll('$LIMIT', '@limit')
       .replaceAll('$OFFSET', '@offset')
       .replaceAll('$ID', '@id')
+      .replaceAll('$WARNED', '@warned')
       .replaceAll('$LENGTH', 'length');
     let statement = this.statements.get(text);
     if (statement === undefined) {
@@ -368,6 +376,26 @@ export class SqliteReportStore implements ReportStore {
   disagreements(filter: SummaryFilter, limit: number): Promise<DisagreementRow[]> {
     const rows = this.query(DISAGREEMENTS_SELECT).all({ ...filterParams(filter), limit }) as Record<string, unknown>[];
     return Promise.resolve(rows.map(disagreementRow));
+  }
+
+  aggregateReports(
+    filter: ListFilter & { readonly withWarnings?: boolean },
+    page: Page,
+  ): Promise<StoredAggregateSummary[]> {
+    const rows = this.query(AGGREGATE_LIST_SELECT).all({
+      ...filterParams(filter),
+      warned: filter.withWarnings === true ? 'yes' : null,
+      limit: page.limit,
+      offset: page.offset ?? 0,
+    }) as Record<string, unknown>[];
+    return Promise.resolve(rows.map(aggregateSummary));
+  }
+
+  aggregateReport(id: number, recordLimit: number): Promise<StoredAggregateReport | undefined> {
+    const row = this.query(AGGREGATE_ONE_SELECT).get({ id }) as Record<string, unknown> | undefined;
+    if (row === undefined) return Promise.resolve(undefined);
+    const records = this.query(AGGREGATE_ONE_ROWS_SELECT).all({ id, limit: recordLimit }) as Record<string, unknown>[];
+    return Promise.resolve(storedAggregateReport(row, records));
   }
 
   failureReports(filter: ListFilter, page: Page): Promise<StoredFailureSummary[]> {

@@ -154,6 +154,55 @@ export function storeContract(name: string, open: () => Promise<ReportStore>): v
     assert.deepEqual(await store.policyDomains(1), ['b.example']);
   });
 
+  withStore(
+    'aggregate reports: listed newest first with counts and warnings, shown with their records',
+    async (store) => {
+      const older = aggregate({
+        id: 'old',
+        begin: 1_800_000_000,
+        rows: [
+          ['192.0.2.1', 3, 'example.com'],
+          ['192.0.2.2', 2, undefined],
+        ],
+      });
+      const newer = {
+        ...aggregate({ id: 'new', begin: 1_800_100_000 }),
+        warnings: ['a DOCTYPE is not allowed in a report'],
+      };
+      await store.save([entry(older), entry(newer)], 'r.xml');
+      const list = await store.aggregateReports({}, { limit: 10 });
+      assert.deepEqual(
+        list.map((r) => [r.reportId, r.records, r.messages, r.dmarcPass, r.warnings.length]),
+        [
+          ['new', 1, 10, 10, 1],
+          ['old', 2, 5, 3, 0],
+        ],
+      );
+      assert.deepEqual(
+        (await store.aggregateReports({ withWarnings: true }, { limit: 10 })).map((r) => r.reportId),
+        ['new'],
+      );
+      assert.deepEqual(
+        (await store.aggregateReports({ since: 1_800_090_000 }, { limit: 10 })).map((r) => r.reportId),
+        ['new'],
+      );
+      assert.deepEqual(
+        (await store.aggregateReports({}, { limit: 1, offset: 1 })).map((r) => r.reportId),
+        ['old'],
+      );
+      const oldId = list[1]?.id ?? 0;
+      const shown = await store.aggregateReport(oldId, 1);
+      assert.equal(shown?.source, 'r.xml');
+      assert.equal(shown?.policy.domain, 'example.com');
+      assert.deepEqual(
+        shown?.rows.map((r) => [r.sourceIp, r.count]),
+        [['192.0.2.1', 3]],
+      );
+      assert.equal(shown?.records, 2);
+      assert.equal(await store.aggregateReport(999_999, 10), undefined);
+    },
+  );
+
   withStore('a report longer than a day stays one report; its counts are spread over its days', async (store) => {
     const weekly = aggregate({
       id: 'week',
@@ -428,7 +477,7 @@ export function storeContract(name: string, open: () => Promise<ReportStore>): v
       ['example.com'],
     );
     assert.deepEqual(
-      (await store.failureReports({ since: 1_800_050_000 }, { limit: 10 })).map((f) => f.reportedDomain),
+      (await store.failureReports({ since: 1_800_090_000 }, { limit: 10 })).map((f) => f.reportedDomain),
       ['example.org'],
     );
     assert.deepEqual(

@@ -4,6 +4,8 @@
  */
 import type { ListFilter, Page, ReportStore } from '@mailward/reports';
 import {
+  renderAggregateList,
+  renderAggregateReport,
   renderFailureList,
   renderFailureReport,
   renderQuarantineItem,
@@ -14,11 +16,13 @@ import {
 import type { CommandResult } from './result.js';
 import { runError } from './result.js';
 
-export type StoredKind = 'failures' | 'tls' | 'quarantine';
+export type StoredKind = 'aggregate' | 'failures' | 'tls' | 'quarantine';
 
 export interface ListArgs {
   readonly kind: StoredKind;
   readonly filter: ListFilter;
+  /** Aggregate reports: only those parsed with a warning. */
+  readonly withWarnings?: boolean;
   readonly page: Page;
   readonly json: boolean;
 }
@@ -34,6 +38,13 @@ export async function listCommand(args: ListArgs, store: ReportStore): Promise<C
   const totals = await store.totals(args.filter);
   const ok = (stdout: string): CommandResult => ({ exitCode: 0, stdout, stderr: '' });
   switch (args.kind) {
+    case 'aggregate': {
+      const withWarnings = args.withWarnings === true;
+      const items = await store.aggregateReports({ ...args.filter, withWarnings }, args.page);
+      // With --with-warnings the total is not known without counting: say how many are shown.
+      const total = withWarnings ? undefined : totals.reports;
+      return ok(args.json ? json({ total: total ?? null, items }) : renderAggregateList(items, total, args));
+    }
     case 'failures': {
       const items = await store.failureReports(args.filter, args.page);
       return ok(
@@ -65,7 +76,11 @@ export interface ShowArgs {
   readonly storeSpec: string;
 }
 
+/** `show` prints at most this many records of an aggregate report; `reports export` has them all. */
+const SHOWN_RECORDS = 200;
+
 const NAMES: Record<StoredKind, string> = {
+  aggregate: 'aggregate report',
   failures: 'failure report',
   tls: 'SMTP TLS report',
   quarantine: 'quarantined item',
@@ -77,6 +92,11 @@ export async function showCommand(args: ShowArgs, store: ReportStore): Promise<C
     runError(command, `no ${NAMES[args.kind]} with id ${args.id} (see mailward reports ${args.kind} list)`);
   const ok = (stdout: string): CommandResult => ({ exitCode: 0, stdout, stderr: '' });
   switch (args.kind) {
+    case 'aggregate': {
+      const item = await store.aggregateReport(args.id, args.json ? Number.MAX_SAFE_INTEGER : SHOWN_RECORDS);
+      if (item === undefined) return missing();
+      return ok(args.json ? json(item) : renderAggregateReport(item));
+    }
     case 'failures': {
       const item = await store.failureReport(args.id);
       if (item === undefined) return missing();

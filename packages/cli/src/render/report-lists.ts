@@ -1,6 +1,8 @@
 /** Text rendering of stored failure reports, TLS reports and quarantined items: pure, values in, lines out. */
 import type {
   ListFilter,
+  StoredAggregateReport,
+  StoredAggregateSummary,
   Page,
   QuarantinedItem,
   QuarantinedSummary,
@@ -24,6 +26,14 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
   return [line(header), ...rows.map(line)];
 }
 
+function scopeOf(filter: ListFilter): string {
+  return [
+    filter.domain ?? 'all domains',
+    ...(filter.since === undefined ? [] : [`since ${day(filter.since)}`]),
+    ...(filter.until === undefined ? [] : [`until ${day(filter.until - 1)}`]),
+  ].join(', ');
+}
+
 function heading(what: string, shown: number, total: number, args: { filter: ListFilter; page: Page }): string {
   const scope = [
     args.filter.domain ?? 'all domains',
@@ -38,6 +48,69 @@ function heading(what: string, shown: number, total: number, args: { filter: Lis
 function more(shown: number, total: number, page: Page): string[] {
   const next = (page.offset ?? 0) + shown;
   return next < total ? [`  ... ${total - next} more: add --offset ${next}`] : [];
+}
+
+export function renderAggregateList(
+  items: readonly StoredAggregateSummary[],
+  total: number | undefined,
+  args: { filter: ListFilter; page: Page; withWarnings?: boolean },
+): string {
+  const rows = items.map((r) => [
+    String(r.id),
+    `${day(r.begin)}..${day(Math.max(r.begin, r.end - 1))}`,
+    safe(r.reporter),
+    safe(r.policyDomain),
+    String(r.messages),
+    r.messages === 0 ? '-' : `${((r.dmarcPass / r.messages) * 100).toFixed(1)}%`,
+    String(r.warnings.length),
+  ]);
+  const what = args.withWarnings === true ? 'Aggregate reports parsed with warnings' : 'Aggregate reports';
+  const lines = [
+    total === undefined
+      ? `${what} (${scopeOf(args.filter)}): ${items.length} shown`
+      : heading(what, items.length, total, args),
+  ];
+  if (rows.length > 0) lines.push(...table(['ID', 'DAYS', 'REPORTER', 'DOMAIN', 'MESSAGES', 'PASS', 'WARNINGS'], rows));
+  if (total !== undefined) lines.push(...more(items.length, total, args.page));
+  return `${lines.join('\n')}\n`;
+}
+
+export function renderAggregateReport(r: StoredAggregateReport): string {
+  const policy = Object.entries(r.policy)
+    .filter(([key]) => key !== 'domain')
+    .map(([key, value]) => `${key}=${String(value)}`)
+    .join(' ');
+  const lines = [
+    `Aggregate report ${r.id} (${safe(r.schema)}), stored ${time(r.receivedAt)} from ${safe(r.source)}`,
+    `  Reporter: ${safe(r.reporter)} <${safe(r.reporterEmail)}>`,
+    `  Report-ID: ${safe(r.reportId)}`,
+    `  Period: ${time(r.begin)} to ${time(r.end)}`,
+    `  Policy published for ${safe(r.policyDomain)}: ${safe(policy)}`,
+    `  Records: ${r.records}; messages: ${r.messages}; passed by the reporter: ${r.dmarcPass}`,
+    ...r.errors.map((e) => `  error (from the reporter): ${safe(e)}`),
+    ...r.warnings.map((w) => `  warning: ${safe(w)}`),
+  ];
+  if (r.rows.length > 0) {
+    lines.push('', 'Records:');
+    lines.push(
+      ...table(
+        ['SOURCE IP', 'COUNT', 'DISPOSITION', 'FROM', 'DKIM', 'SPF', 'RECOMPUTED'],
+        r.rows.map((x) => [
+          safe(x.sourceIp),
+          String(x.count),
+          safe(x.disposition),
+          safe(x.headerFrom),
+          safe(x.reporterDkim),
+          safe(x.reporterSpf),
+          x.dmarcPass ? 'pass' : 'fail',
+        ]),
+      ),
+    );
+    if (r.rows.length < r.records) {
+      lines.push(`  ... ${r.records - r.rows.length} more records: --json, or reports export, has them all`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 export function renderFailureList(
