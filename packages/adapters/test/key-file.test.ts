@@ -51,7 +51,7 @@ test('PKCS#1 RSA keys are read; bad files give clear errors', () =>
     const wrong = await readPrivateKeyFile(join(dir, 'ec.pem'));
     assert.match(wrong.ok ? '' : wrong.reason, /ec key; DKIM needs RSA or Ed25519/);
     const missing = await readPrivateKeyFile(join(dir, 'missing.pem'));
-    assert.match(missing.ok ? '' : missing.reason, /cannot read .*missing\.pem/);
+    assert.match(missing.ok ? '' : missing.reason, /cannot open .*missing\.pem: no such file or directory \(ENOENT\)/);
   }));
 
 test('readFileLimited refuses files over the limit and directories', () =>

@@ -4,7 +4,7 @@ import { Buffer } from 'node:buffer';
 import { hostname } from 'node:os';
 import { runProgram } from './program.js';
 import type { CommandResult } from './commands/result.js';
-import { describeSystemError, isClosedPipe } from './system-errors.js';
+import { describeSystemError, isClosedPipe } from '@mailward/adapters';
 
 /** Reads stdin whole, giving up (undefined) past maxBytes so a huge input cannot exhaust memory. */
 async function readStdin(maxBytes: number): Promise<Uint8Array | undefined> {

@@ -82,7 +82,7 @@ test('bad arguments exit 2 with a message naming the problem; a missing fixture 
     env,
   );
   assert.equal(noFile.exitCode, 1);
-  assert.match(noFile.stderr, /cannot read \/nonexistent\/zone\.yaml/);
+  assert.match(noFile.stderr, /cannot open \/nonexistent\/zone\.yaml: no such file or directory \(ENOENT\)/);
   const nullNoHelo = await runProgram(['spf', '--ip', '192.0.2.1', '--mail-from', ''], env);
   assert.equal(nullNoHelo.exitCode, 2);
 });

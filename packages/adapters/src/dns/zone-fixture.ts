@@ -1,3 +1,4 @@
+import { describeSystemError } from '../files/system-errors.js';
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import type { Zone } from '@mailward/core';
@@ -20,7 +21,7 @@ export async function readZoneFixture(path: string): Promise<ZoneFixtureResult> 
       return { ok: false, reason: `${path}: larger than ${MAX_FIXTURE_BYTES} bytes` };
     text = bytes.toString('utf8');
   } catch (error) {
-    return { ok: false, reason: `cannot read ${path}: ${(error as Error).message}` };
+    return { ok: false, reason: describeSystemError(error, path) ?? `cannot read ${path}: ${(error as Error).message}` };
   }
   let data: unknown;
   try {

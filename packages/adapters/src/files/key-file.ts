@@ -3,6 +3,7 @@
  * overwritten while its public half is still published breaks every message signed since), read
  * with errors that say what is wrong with the file.
  */
+import { describeSystemError } from './system-errors.js';
 import type { KeyObject } from 'node:crypto';
 import { createPrivateKey } from 'node:crypto';
 import { open } from 'node:fs/promises';
@@ -30,7 +31,7 @@ export async function writePrivateKeyFile(path: string, pem: string): Promise<Ke
         reason: `${path} already exists; it was left unchanged (choose another --out)`,
         exists: true,
       };
-    return { ok: false, reason: `cannot create ${path}: ${(error as Error).message}` };
+    return { ok: false, reason: describeSystemError(error, path) ?? `cannot create ${path}: ${(error as Error).message}` };
   }
   try {
     await handle.writeFile(pem);
@@ -56,7 +57,7 @@ export async function readPrivateKeyFile(path: string): Promise<KeyFileRead> {
       await handle.close();
     }
   } catch (error) {
-    return { ok: false, reason: `cannot read ${path}: ${(error as Error).message}` };
+    return { ok: false, reason: describeSystemError(error, path) ?? `cannot read ${path}: ${(error as Error).message}` };
   }
   try {
     // PEM (PKCS#8 or PKCS#1 "RSA PRIVATE KEY"); DER PKCS#8 as a fallback.
@@ -91,6 +92,6 @@ export async function readFileLimited(path: string, maxBytes: number): Promise<F
       await handle.close();
     }
   } catch (error) {
-    return { ok: false, reason: `cannot read ${path}: ${(error as Error).message}` };
+    return { ok: false, reason: describeSystemError(error, path) ?? `cannot read ${path}: ${(error as Error).message}` };
   }
 }

@@ -2,6 +2,7 @@
  * `mailward reports receive`: runs the SMTP receiver for report mail and/or the HTTPS endpoint for
  * TLS reports until stopped (SIGINT/SIGTERM), printing one line per message or report.
  */
+import { describeSystemError } from '@mailward/adapters';
 import type { ReportStore } from '@mailward/reports';
 import type { RunningReceiver } from '@mailward/adapters';
 import { startHttpsReceiver, startSmtpReceiver } from '@mailward/adapters';
@@ -71,7 +72,7 @@ export async function receiveCommand(
     }
   } catch (error) {
     for (const receiver of running) await receiver.close();
-    return runError('reports receive', (error as Error).message);
+    return runError('reports receive', describeSystemError(error) ?? (error as Error).message);
   }
   await new Promise<void>((resolve) => {
     if (deps.stop === undefined || deps.stop.aborted) return resolve();

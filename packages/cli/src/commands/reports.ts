@@ -7,7 +7,7 @@ import { demoReportFiles, ingest, summarize } from '@mailward/reports';
 import { FileSource, ImapSource, MaildirSource, MboxSource } from '@mailward/adapters';
 import { renderSummaryText } from '../render/report-summary.js';
 import { EXPORT_COLUMNS, exportJson } from './reports-export.js';
-import { describeSystemError } from '../system-errors.js';
+import { describeSystemError } from '@mailward/adapters';
 import type { CommandResult } from './result.js';
 import { runError, usageError } from './result.js';
 

@@ -17,7 +17,7 @@ import { runError, usageError } from './result.js';
 import { countLines, progressLine } from './scan-progress.js';
 import { checkDomainList, domainOfLine } from './scan-input.js';
 import { ScanOutput } from './scan-output.js';
-import { describeSystemError } from '../system-errors.js';
+import { describeSystemError } from '@mailward/adapters';
 import { renderScanReport } from '../render/scan-report-html.js';
 import { SCRIPT, SCRIPT_FILE, STYLE, STYLE_FILE } from '../render/scan-report-assets.js';
 

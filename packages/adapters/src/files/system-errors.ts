@@ -12,6 +12,8 @@ const REASONS: Readonly<Record<string, { what: string; fix: string }>> = {
   ENOSPC: { what: 'no space left on the device', fix: 'free some space or choose another place' },
   EDQUOT: { what: 'disk quota exceeded', fix: 'free some space or choose another place' },
   EMFILE: { what: 'too many open files', fix: 'raise the limit (ulimit -n) or lower --concurrency' },
+  EADDRINUSE: { what: 'the address is in use', fix: 'another server listens there: choose another port, or stop it' },
+  EADDRNOTAVAIL: { what: 'no such address on this machine', fix: 'listen on an address this machine has' },
 };
 
 const VERBS: Readonly<Record<string, string>> = {
@@ -22,17 +24,31 @@ const VERBS: Readonly<Record<string, string>> = {
   unlink: 'remove',
   read: 'read',
   scandir: 'read the directory',
+  listen: 'listen on',
+  lstat: 'find',
+  stat: 'find',
 };
 
-/** One line for a Node system error (it has a `code`), or undefined for anything else. */
-export function describeSystemError(error: unknown): string | undefined {
+/**
+ * One line for a Node system error (it has a `code`), or undefined for anything else. Some errors
+ * (a read of a directory) name no path: `pathIfUnnamed` is the one the caller was using.
+ */
+export function describeSystemError(error: unknown, pathIfUnnamed?: string): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const { code, syscall, path } = error as { code?: unknown; syscall?: unknown; path?: unknown };
   if (typeof code !== 'string') return undefined;
   const reason = REASONS[code];
   if (reason === undefined) return undefined;
   const verb = typeof syscall === 'string' ? (VERBS[syscall] ?? syscall) : 'use';
-  const target = typeof path === 'string' ? ` ${path}` : '';
+  const { address, port } = error as { address?: unknown; port?: unknown };
+  const target =
+    typeof path === 'string'
+      ? ` ${path}`
+      : typeof address === 'string'
+        ? ` ${address}${typeof port === 'number' ? `:${port}` : ''}`
+        : pathIfUnnamed === undefined
+          ? ''
+          : ` ${pathIfUnnamed}`;
   return `cannot ${verb}${target}: ${reason.what} (${code}); ${reason.fix}`;
 }
 
