@@ -21,7 +21,10 @@ export async function readZoneFixture(path: string): Promise<ZoneFixtureResult> 
       return { ok: false, reason: `${path}: larger than ${MAX_FIXTURE_BYTES} bytes` };
     text = bytes.toString('utf8');
   } catch (error) {
-    return { ok: false, reason: describeSystemError(error, path) ?? `cannot read ${path}: ${(error as Error).message}` };
+    return {
+      ok: false,
+      reason: describeSystemError(error, path) ?? `cannot read ${path}: ${(error as Error).message}`,
+    };
   }
   let data: unknown;
   try {

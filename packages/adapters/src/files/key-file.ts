@@ -31,7 +31,10 @@ export async function writePrivateKeyFile(path: string, pem: string): Promise<Ke
         reason: `${path} already exists; it was left unchanged (choose another --out)`,
         exists: true,
       };
-    return { ok: false, reason: describeSystemError(error, path) ?? `cannot create ${path}: ${(error as Error).message}` };
+    return {
+      ok: false,
+      reason: describeSystemError(error, path) ?? `cannot create ${path}: ${(error as Error).message}`,
+    };
   }
   try {
     await handle.writeFile(pem);
@@ -57,7 +60,10 @@ export async function readPrivateKeyFile(path: string): Promise<KeyFileRead> {
       await handle.close();
     }
   } catch (error) {
-    return { ok: false, reason: describeSystemError(error, path) ?? `cannot read ${path}: ${(error as Error).message}` };
+    return {
+      ok: false,
+      reason: describeSystemError(error, path) ?? `cannot read ${path}: ${(error as Error).message}`,
+    };
   }
   try {
     // PEM (PKCS#8 or PKCS#1 "RSA PRIVATE KEY"); DER PKCS#8 as a fallback.
@@ -92,6 +98,9 @@ export async function readFileLimited(path: string, maxBytes: number): Promise<F
       await handle.close();
     }
   } catch (error) {
-    return { ok: false, reason: describeSystemError(error, path) ?? `cannot read ${path}: ${(error as Error).message}` };
+    return {
+      ok: false,
+      reason: describeSystemError(error, path) ?? `cannot read ${path}: ${(error as Error).message}`,
+    };
   }
 }
