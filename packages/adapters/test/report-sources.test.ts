@@ -94,3 +94,17 @@ test('Maildir: new and cur are read; acknowledged messages move to cur with the 
   assert.deepEqual(readdirSync(join(root, 'cur')).sort(), ['1000.a.host:2,S', '1001.b.host:2,FS', '1002.c.host:2,S']);
   assert.deepEqual(await all(new MaildirSource(root)), []);
 });
+
+test('a directory without cur/ given as maildir: is named as not a Maildir', async () => {
+  const { mkdtemp } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const plain = await mkdtemp(join(tmpdir(), 'mailward-not-maildir-'));
+  const source = new MaildirSource(plain);
+  await assert.rejects(
+    (async () => {
+      for await (const item of source.items()) void item;
+    })(),
+    /is not a Maildir \(it has no cur\/ directory\); a plain directory is read without maildir:/,
+  );
+});

@@ -26,6 +26,12 @@ export class MaildirSource implements ReportSource {
         files = (await readdir(path)).sort();
       } catch (error) {
         if ((error as { code?: string }).code === 'ENOENT' && folder === 'new') continue;
+        // Without cur/ this is not a Maildir (a typo, or a plain directory: give it without maildir:).
+        if ((error as { code?: string }).code === 'ENOENT') {
+          throw new Error(
+            `${this.dir} is not a Maildir (it has no cur/ directory); a plain directory is read without maildir:`,
+          );
+        }
         throw error;
       }
       for (const file of files) {
