@@ -299,3 +299,39 @@ test('read timeouts per stage are exposed for the adapter', async () => {
   await session.receive(optneg);
   assert.equal(session.readTimeoutMs(false), 2);
 });
+
+test('over the header limit the message is refused with 552 5.3.4, the handler sees no more headers, the next message works', async () => {
+  let headers = 0;
+  const session = new MilterSession(
+    {
+      async header() {
+        headers++;
+        return { type: 'continue' };
+      },
+    },
+    { ...baseWants, protocol: ALL_NO_REPLY },
+    undefined,
+    { maxHeaders: 3, maxHeaderBytes: 1 << 20 },
+  );
+  const many: Cmd[] = Array.from({ length: 10 }, (_, i) => ({
+    type: 'header',
+    name: `X-${i}`,
+    value: ' v',
+    valueBytes: text(' v'),
+  }));
+  const steps = await feed(session, [
+    optneg,
+    ...envelope,
+    ...many,
+    content[1]!,
+    content[2]!,
+    content[3]!,
+    ...envelope.slice(3),
+    ...content,
+  ]);
+  assert.equal(headers, 3 + 1, 'three of the first message, one of the second');
+  const eoms = steps.filter((s) => s.command === 'eom');
+  assert.deepEqual(eoms[0]!.replies, [{ type: 'replyCode', reply: '552 5.3.4 Message has more than 3 header fields' }]);
+  assert.deepEqual(eoms[1]!.replies, [{ type: 'continue' }]);
+  assert.ok(steps.every((s) => !s.error));
+});

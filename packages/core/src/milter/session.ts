@@ -70,6 +70,20 @@ export interface SessionTimeouts {
 
 export const DEFAULT_TIMEOUTS: SessionTimeouts = { negotiateMs: 10_000, commandMs: 330_000, packetMs: 30_000 };
 
+export interface SessionLimits {
+  /** Header fields per message; beyond it the message is refused with 552 5.3.4. */
+  maxHeaders: number;
+  /** Bytes of header names and values per message, same refusal. */
+  maxHeaderBytes: number;
+}
+
+/**
+ * Postfix itself passes at most header_size_limit (102400) bytes per header and has no count
+ * limit; a DKIM verifier must not be handed 10,000 fields to hash. 1000 fields and 1 MiB are far
+ * above real mail (a long Received chain is ~50 fields: Postfix's hopcount_limit).
+ */
+export const DEFAULT_LIMITS: SessionLimits = { maxHeaders: 1000, maxHeaderBytes: 1024 * 1024 };
+
 export interface SessionStep {
   /** Encoded packets to write, in order. */
   replies: Uint8Array[];
@@ -119,12 +133,17 @@ export class MilterSession {
   /** A decision made at a stage the MTA awaits no reply for, sent at the next reply it awaits. */
   private pending: Decision | undefined;
   private bodyDone = false;
+  /** The final decision already sent (or deferred) for this message; later events are not passed on. */
+  private decided: Decision | undefined;
+  private headerCount = 0;
+  private headerBytes = 0;
   private readonly ctx: SessionContext;
 
   constructor(
     private readonly handler: MilterHandler,
     private readonly wants: MilterWants,
     private readonly timeouts: SessionTimeouts = DEFAULT_TIMEOUTS,
+    private readonly limits: SessionLimits = DEFAULT_LIMITS,
   ) {
     const getAgreement = () => {
       if (!this.agreed) throw new Error('no agreement before OPTNEG');
@@ -223,7 +242,7 @@ export class MilterSession {
         if (command.port !== undefined) info.port = command.port;
         if (command.address !== undefined) info.address = command.address;
         this.connectInfo = info;
-        return this.decide(command.type, this.handler.connect?.(info, this.ctx), 'connection');
+        return this.decide(command.type, () => this.handler.connect?.(info, this.ctx), 'connection');
       }
       case 'helo': {
         // HELO may come again (EHLO after STARTTLS), and Postfix sends HELO after MAIL and
@@ -233,33 +252,55 @@ export class MilterSession {
         if (this.phase === 'negotiated' && !this.skipped(Protocol.NOCONNECT)) return this.orderError(command.type);
         if (this.phase === 'negotiated' || this.phase === 'connect') this.phase = 'helo';
         this.heloName = command.hostname;
-        return this.decide(command.type, this.handler.helo?.(command.hostname, this.ctx), 'connection');
+        return this.decide(command.type, () => this.handler.helo?.(command.hostname, this.ctx), 'connection');
       }
       case 'mail': {
-        if (!this.connectionLevel(false)) return this.orderError(command.type);
+        // A new MAIL may also follow a message the milter already decided (the MTA ends it).
+        if (!this.connectionLevel(false) && !(this.decided && rank(this.phase) >= rank('mail')))
+          return this.orderError(command.type);
         this.startMessage();
         this.phase = 'mail';
-        return this.decide(command.type, this.handler.mail?.(command.sender, command.args, this.ctx), 'message');
+        return this.decide(command.type, () => this.handler.mail?.(command.sender, command.args, this.ctx), 'message');
       }
       case 'rcpt': {
         if (!this.advance('rcpt', true)) return this.orderError(command.type);
-        return this.decide(command.type, this.handler.rcpt?.(command.recipient, command.args, this.ctx), 'command');
+        return this.decide(
+          command.type,
+          () => this.handler.rcpt?.(command.recipient, command.args, this.ctx),
+          'command',
+        );
       }
       case 'data': {
         if (!this.advance('data', false)) return this.orderError(command.type);
-        return this.decide(command.type, this.handler.data?.(this.ctx), 'message');
+        return this.decide(command.type, () => this.handler.data?.(this.ctx), 'message');
       }
       case 'header': {
         if (!this.advance('header', true)) return this.orderError(command.type);
+        this.headerCount++;
+        this.headerBytes += command.name.length + command.valueBytes.length;
+        if (
+          !this.decided &&
+          (this.headerCount > this.limits.maxHeaders || this.headerBytes > this.limits.maxHeaderBytes)
+        ) {
+          const what =
+            this.headerCount > this.limits.maxHeaders
+              ? `more than ${this.limits.maxHeaders} header fields`
+              : `more than ${this.limits.maxHeaderBytes} bytes of header`;
+          return this.decide(
+            command.type,
+            async (): Promise<Decision> => ({ type: 'replyCode', reply: `552 5.3.4 Message has ${what}` }),
+            'message',
+          );
+        }
         return this.decide(
           command.type,
-          this.handler.header?.(command.name, command.value, command.valueBytes, this.ctx),
+          () => this.handler.header?.(command.name, command.value, command.valueBytes, this.ctx),
           'message',
         );
       }
       case 'eoh': {
         if (!this.advance('eoh', false)) return this.orderError(command.type);
-        return this.decide(command.type, this.handler.eoh?.(this.ctx), 'message');
+        return this.decide(command.type, () => this.handler.eoh?.(this.ctx), 'message');
       }
       case 'body': {
         if (!this.advance('body', true)) return this.orderError(command.type);
@@ -272,7 +313,7 @@ export class MilterSession {
         if (rank(this.phase) < rank('connect') && !this.skipped(Protocol.NOCONNECT))
           return this.orderError(command.type);
         if (rank(this.phase) >= rank('data')) return this.orderError(command.type);
-        return this.decide(command.type, this.handler.unknown?.(command.command, this.ctx), 'command');
+        return this.decide(command.type, () => this.handler.unknown?.(command.command, this.ctx), 'command');
       }
       case 'abort': {
         // libmilter st_abortfct: back to the connection state; CONNECT and HELO data stay.
@@ -345,19 +386,25 @@ export class MilterSession {
   }
 
   private startMessage(): void {
+    this.resetMessage();
+  }
+
+  private resetMessage(): void {
     this.pending = undefined;
+    this.decided = undefined;
     this.bodyDone = false;
+    this.headerCount = 0;
+    this.headerBytes = 0;
   }
 
   private endMessage(): void {
-    this.pending = undefined;
-    this.bodyDone = false;
+    this.resetMessage();
     for (const stage of macroOrder.slice(macroOrder.indexOf('mail'))) this.macros.delete(stage);
   }
 
   private async decide(
     type: MilterCommand['type'],
-    pending: Promise<Decision> | undefined,
+    ask: (() => Promise<Decision> | undefined) | undefined,
     scope: 'connection' | 'message' | 'command',
   ): Promise<SessionStep> {
     // A decision deferred from a no-reply stage answers the first stage that takes a reply.
@@ -367,12 +414,16 @@ export class MilterSession {
       this.afterFinal(decision, 'message');
       return this.answer(type, decision);
     }
-    const decision = (await pending) ?? { type: 'continue' };
+    // After a final decision the MTA sends nothing more for the message; if it does anyway,
+    // the handler is not asked again.
+    if (this.decided) return this.answer(type, { type: 'continue' });
+    const decision = (await ask?.()) ?? { type: 'continue' };
     const problem = decisionProblem(decision);
     if (problem)
       return { ...this.answer(type, { type: 'tempfail' }), error: `handler decision at ${type}: ${problem}` };
     if (!this.expectsReply(type) && decision.type !== 'continue') {
       this.pending ??= decision;
+      if (scope === 'message') this.decided = decision;
       return { replies: [], close: false };
     }
     this.afterFinal(decision, scope);
@@ -380,7 +431,8 @@ export class MilterSession {
   }
 
   private async decideBody(chunk: Uint8Array): Promise<SessionStep> {
-    if (this.pending && this.expectsReply('body')) return this.decide('body', undefined, 'message');
+    if ((this.pending || this.decided) && this.expectsReply('body')) return this.decide('body', undefined, 'message');
+    if (this.decided) return { replies: [], close: false };
     const decision = (await this.handler.body?.(chunk, this.ctx)) ?? { type: 'continue' };
     if (decision.type === 'skip') {
       this.bodyDone = true;
@@ -390,7 +442,7 @@ export class MilterSession {
         ? { replies: [encodeReply(reply)], close: false }
         : { replies: [], close: false };
     }
-    return this.decide('body', Promise.resolve(decision), 'message');
+    return this.decide('body', async () => decision, 'message');
   }
 
   private async endOfMessage(chunk: Uint8Array): Promise<SessionStep> {
@@ -403,8 +455,9 @@ export class MilterSession {
       if (early.type !== 'continue' && early.type !== 'skip') this.pending = early;
     }
     let final: Decision;
-    if (this.pending) {
-      final = this.pending;
+    if (this.pending || this.decided) {
+      // A deferred decision, or one already sent (an MTA that went on anyway gets it again).
+      final = (this.pending ?? this.decided) as Decision;
     } else {
       const result = (await this.handler.eom?.(this.ctx)) ?? { decision: { type: 'continue' } };
       final = result.decision;
@@ -441,8 +494,7 @@ export class MilterSession {
     // A reject at RCPT refuses one recipient (at UNKNOWN, one command); the message goes on.
     if (scope === 'command' && decision.type !== 'accept' && decision.type !== 'discard') return;
     if (scope === 'connection') return; // Postfix closes after a connection-level decision.
-    this.phase = this.heloName !== undefined ? 'helo' : 'connect';
-    this.endMessage();
+    this.decided = decision;
   }
 
   private answer(type: MilterCommand['type'], decision: Decision): SessionStep {
