@@ -284,3 +284,27 @@ test('a connection dropped mid-message ends that session only; the handler hears
     await waitFor(() => server.activeSessions === 0);
   });
 });
+
+test('a slow handler keeps the MTA waiting with SMFIR_PROGRESS; no PROGRESS where no reply is awaited', async () => {
+  const slow = (): milter.MilterHandler => ({
+    async header() {
+      await new Promise((resolve) => setTimeout(resolve, 450));
+      return { type: 'continue' };
+    },
+    async eom() {
+      await new Promise((resolve) => setTimeout(resolve, 350));
+      return { decision: { type: 'accept' } };
+    },
+  });
+  await withServer({ createHandler: slow, progressMs: 100 }, async (server) => {
+    const client = await MilterClient.connect(server.address);
+    const events = await client.message({ ...goodMessage, headers: ['Subject: x'] });
+    assert.equal(events.at(-1)!.replies.at(-1)!.type, 'accept');
+    // 350 ms at EOM gives about 3 progress packets; the 450 ms header (NR_HDR) would add 4 more.
+    assert.ok(
+      client.progressReceived >= 2 && client.progressReceived <= 4,
+      `${client.progressReceived} PROGRESS packets`,
+    );
+    await client.quit();
+  });
+});

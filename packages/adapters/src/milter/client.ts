@@ -39,6 +39,8 @@ export class MilterClient {
   private waiter: (() => void) | undefined;
   private failure: Error | undefined;
   agreement: milter.Agreement = { version: 0, actions: 0, protocol: 0, symbolLists: [] };
+  /** SMFIR_PROGRESS packets received so far (they are not returned as replies). */
+  progressReceived = 0;
 
   private constructor(
     private readonly socket: Socket,
@@ -173,7 +175,10 @@ export class MilterClient {
     const replies: milter.MilterReply[] = [];
     for (;;) {
       const reply = await this.next();
-      if (reply.type === 'progress') continue;
+      if (reply.type === 'progress') {
+        this.progressReceived++;
+        continue;
+      }
       replies.push(reply);
       if (finalTypes.has(reply.type)) return { event: command.type, replies };
     }

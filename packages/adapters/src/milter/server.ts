@@ -17,6 +17,13 @@ export interface MilterServerOptions {
   wants: milter.MilterWants;
   timeouts?: Partial<milter.SessionTimeouts>;
   maxPacketBytes?: number;
+  /**
+   * While a handler works on a command the MTA waits for, send SMFIR_PROGRESS this often, so a
+   * slow DNS answer does not trip Postfix's milter_command_timeout (30 s) or
+   * milter_content_timeout (300 s): each read there restarts the timer (milter8.c
+   * milter8_event). Default 10 s; 0 turns it off.
+   */
+  progressMs?: number;
   /** Connections beyond this are closed at once (each costs one packet buffer at most). */
   maxSessions?: number;
   onSessionEnd?: (end: MilterSessionEnd) => void;
@@ -114,6 +121,8 @@ function runSession(
   let framingError: string | undefined;
   let busy = false;
   let ended = false;
+  let peerEnded = false;
+  const progressMs = options.progressMs ?? 10_000;
   let timer: NodeJS.Timeout | undefined;
 
   const finish = (reason: MilterSessionEndReason, error?: string) => {
@@ -158,13 +167,19 @@ function runSession(
         const frame = queue.shift() as milter.Frame;
         const decoded = milter.decodeCommand(frame);
         if (!decoded.ok) return finish('protocol', decoded.error);
-        const step = await session.receive(decoded.command);
+        const progress =
+          progressMs > 0 && session.expectsReply(decoded.command.type)
+            ? setInterval(() => socket.write(milter.encodeReply({ type: 'progress' })), progressMs)
+            : undefined;
+        const step = await session.receive(decoded.command).finally(() => clearInterval(progress));
         if (ended) return;
         for (const reply of step.replies) await write(reply);
         if (step.close) return finish(step.error ? 'protocol' : 'quit', step.error);
         if (step.error) warnings.push(step.error);
       }
       if (framingError) return finish('protocol', framingError);
+      if (peerEnded)
+        return finish('closed', decoder.midPacket ? 'connection closed in the middle of a packet' : undefined);
     } catch (error) {
       return finish('socket-error', error instanceof Error ? error.message : String(error));
     } finally {
@@ -185,11 +200,8 @@ function runSession(
   });
   socket.on('end', () => {
     // The MTA closed its side: finish once the commands already read are handled.
-    const waitThenFinish = () =>
-      busy
-        ? setImmediate(waitThenFinish)
-        : finish('closed', decoder.midPacket ? 'connection closed in the middle of a packet' : undefined);
-    waitThenFinish();
+    peerEnded = true;
+    if (!busy) finish('closed', decoder.midPacket ? 'connection closed in the middle of a packet' : undefined);
   });
   socket.on('error', (error) => finish('socket-error', error.message));
   socket.on('close', () => finish('closed'));
