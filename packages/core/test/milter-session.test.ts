@@ -335,3 +335,19 @@ test('over the header limit the message is refused with 552 5.3.4, the handler s
   assert.deepEqual(eoms[1]!.replies, [{ type: 'continue' }]);
   assert.ok(steps.every((s) => !s.error));
 });
+
+test('steps the milter does not need (SMFIP_NOCONNECT, NOHELO) are agreed, and MAIL may then come first', async () => {
+  const session = new MilterSession({}, { ...baseWants, protocol: Protocol.NOCONNECT | Protocol.NOHELO });
+  const steps = await feed(session, [optneg, ...envelope.slice(3), ...content]);
+  assert.ok(
+    steps.every((s) => !s.error),
+    JSON.stringify(steps.filter((s) => s.error)),
+  );
+  assert.equal(session.agreement!.protocol, Protocol.NOCONNECT | Protocol.NOHELO);
+  const strict = await feed(new MilterSession({}, baseWants), [optneg, envelope[4]!]);
+  assert.match(
+    strict.at(-1)!.error ?? '',
+    /mail is out of order in stage negotiated/,
+    'without NOCONNECT, CONNECT must come first',
+  );
+});
