@@ -7,3 +7,4 @@ export * from './enrich/offline-ip-database.js';
 export * from './https/mta-sts-fetcher.js';
 export * from './smtp/starttls-probe.js';
 export * from './scan/scan-results.js';
+export * from './milter/index.js';

@@ -9,3 +9,4 @@ export * as arc from './arc/index.js';
 export * from './dmarc/index.js';
 export * from './authenticate.js';
 export * from './audit/index.js';
+export * as milter from './milter/index.js';

@@ -1,0 +1,3 @@
+export * from './listen-address.js';
+export * from './server.js';
+export * from './client.js';
