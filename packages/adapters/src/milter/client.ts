@@ -146,20 +146,7 @@ export class MilterClient {
   }
 
   private awaitsReply(type: milter.MilterCommand['type']): boolean {
-    const flags: Partial<Record<milter.MilterCommand['type'], number>> = {
-      connect: Protocol.NR_CONN,
-      helo: Protocol.NR_HELO,
-      mail: Protocol.NR_MAIL,
-      rcpt: Protocol.NR_RCPT,
-      data: Protocol.NR_DATA,
-      header: Protocol.NR_HDR,
-      eoh: Protocol.NR_EOH,
-      body: Protocol.NR_BODY,
-      unknown: Protocol.NR_UNKN,
-    };
-    if (type === 'eom') return true;
-    const flag = flags[type];
-    return flag !== undefined && (this.agreement.protocol & flag) === 0;
+    return milter.commandAwaitsReply(type, this.agreement.protocol);
   }
 
   /** Sends one event (after its macros) and returns the replies it got: none, one, or EOM's edits plus the final one. */

@@ -3,6 +3,7 @@
 // version is above its own or whose actions it did not offer (milter8.c milter8_connect), and
 // Postfix's offer at milter_protocol = 6 is version 6, actions 0x1FF, protocol 0x1FFFFF.
 import { Action, ALL_PROTOCOL_FLAGS, flagNames, MDS_FLAGS, MILTER_PROTOCOL_VERSION, Protocol } from './constants.js';
+import type { MilterCommand } from './commands.js';
 import type { MilterReply, SymbolList } from './replies.js';
 
 export interface MilterOffer {
@@ -108,3 +109,27 @@ export const ALL_NO_REPLY =
   Protocol.NR_HDR |
   Protocol.NR_EOH |
   Protocol.NR_BODY;
+
+/** The no-reply flag (SMFIP_NR_*) of each command that has one (libmilter mfdef.h). */
+const NO_REPLY_FLAG: Partial<Record<MilterCommand['type'], number>> = {
+  connect: Protocol.NR_CONN,
+  helo: Protocol.NR_HELO,
+  mail: Protocol.NR_MAIL,
+  rcpt: Protocol.NR_RCPT,
+  data: Protocol.NR_DATA,
+  header: Protocol.NR_HDR,
+  eoh: Protocol.NR_EOH,
+  body: Protocol.NR_BODY,
+  unknown: Protocol.NR_UNKN,
+};
+
+/**
+ * Whether the MTA waits for a reply to this command under the agreed protocol flags: OPTNEG and
+ * end of message always; macros, abort and quit never; the others unless their SMFIP_NR_* flag was
+ * agreed. The session and the MTA-side client must agree on this, so both ask here.
+ */
+export function commandAwaitsReply(type: MilterCommand['type'], agreedProtocol: number): boolean {
+  if (type === 'optneg' || type === 'eom') return true;
+  const flag = NO_REPLY_FLAG[type];
+  return flag !== undefined && (agreedProtocol & flag) === 0;
+}

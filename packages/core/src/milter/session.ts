@@ -5,7 +5,7 @@
 // the handler, whose decisions become reply packets.
 import { Action, Protocol } from './constants.js';
 import type { MacroCommand, MilterCommand } from './commands.js';
-import { negotiate, optnegReply, type Agreement, type MilterWants } from './negotiate.js';
+import { commandAwaitsReply, negotiate, optnegReply, type Agreement, type MilterWants } from './negotiate.js';
 import { actionNeeded, encodeReply, replyProblem, type MilterReply } from './replies.js';
 
 export type Decision =
@@ -112,18 +112,6 @@ const macroOrder: MacroCommand[] = [
   'unknown',
 ];
 
-const noReplyFlag: Partial<Record<MilterCommand['type'], number>> = {
-  connect: Protocol.NR_CONN,
-  helo: Protocol.NR_HELO,
-  mail: Protocol.NR_MAIL,
-  rcpt: Protocol.NR_RCPT,
-  data: Protocol.NR_DATA,
-  header: Protocol.NR_HDR,
-  eoh: Protocol.NR_EOH,
-  body: Protocol.NR_BODY,
-  unknown: Protocol.NR_UNKN,
-};
-
 export class MilterSession {
   private phase: Phase = 'start';
   private agreed: Agreement | undefined;
@@ -181,10 +169,7 @@ export class MilterSession {
 
   /** Whether the MTA waits for a reply to this command under the agreement. */
   expectsReply(type: MilterCommand['type']): boolean {
-    if (type === 'optneg' || type === 'eom') return true;
-    const flag = noReplyFlag[type];
-    if (flag === undefined) return false; // macro, abort, quit, quitNewConnection
-    return ((this.agreed?.protocol ?? 0) & flag) === 0;
+    return commandAwaitsReply(type, this.agreed?.protocol ?? 0);
   }
 
   private macro(name: string): string | undefined {
