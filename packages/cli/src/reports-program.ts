@@ -4,117 +4,29 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { InvalidArgumentError, Option } from 'commander';
-import type { ReportStore, SummaryFilter } from '@mailward/reports';
+import { Option } from 'commander';
 import { DEFAULT_DATA_MINIMUM } from '@mailward/reports';
 import type { CommandResult } from './commands/result.js';
 import { runError, usageError } from './commands/result.js';
-import {
-  demoCommand,
-  exportCommand,
-  ingestCommand,
-  parseSince,
-  parseUntil,
-  summaryCommand,
-} from './commands/reports.js';
-import type { OpenStoreOptions } from './store-setup.js';
-import { DEFAULT_STORE, openStore } from './store-setup.js';
-import type { StoredKind } from './commands/reports-lists.js';
-import { listCommand, showCommand } from './commands/reports-lists.js';
-import { mailDomainOf } from './commands/mail-domain.js';
+import { demoCommand, exportCommand, ingestCommand, summaryCommand } from './commands/reports.js';
 import { receiveCommand } from './commands/reports-receive.js';
 import { OfflineIpDatabase, readFileLimited } from '@mailward/adapters';
 import { enrichCommand } from './commands/reports-enrich.js';
 import type { DnsCliOptions } from './dkim-program.js';
 import { dnsOptions, withDns } from './dkim-program.js';
 import { setupResolver } from './resolver-setup.js';
-
-async function withStore(
-  command: string,
-  spec: string,
-  run: (store: ReportStore, description: string) => Promise<CommandResult>,
-  options: OpenStoreOptions = {},
-): Promise<CommandResult> {
-  const setup = await openStore(spec, options);
-  if (!setup.ok) return setup.usage ? usageError(command, setup.reason) : runError(command, setup.reason);
-  try {
-    return await run(setup.store, setup.description);
-  } finally {
-    await setup.store.close();
-  }
-}
-
-/** The file or directory an ingest input names (file, mbox:FILE, maildir:DIR), or undefined for IMAP. */
-function localPathOf(input: string): string | undefined {
-  if (input.startsWith('mbox:')) return input.slice('mbox:'.length);
-  if (input.startsWith('maildir:')) return input.slice('maildir:'.length);
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(input) ? undefined : input;
-}
-
-/** Commands that only read: the store must exist, and is opened read-only. */
-const READING = { readonly: true } as const;
-/** Commands that change only what is stored (enrich, upgrade): the store must exist. */
-const EXISTING = { mustExist: true } as const;
-
-interface FilterOptions {
-  readonly domain?: string;
-  readonly since?: string;
-  readonly until?: string;
-}
-
-function filterOf(command: string, options: FilterOptions): { filter: SummaryFilter } | { error: CommandResult } {
-  const since = options.since === undefined ? undefined : parseSince(options.since);
-  if (options.since !== undefined && since === undefined) {
-    return {
-      error: usageError(
-        command,
-        `--since ${JSON.stringify(options.since)}: expected a day that exists, YYYY-MM-DD (UTC), or an ISO date-time`,
-      ),
-    };
-  }
-  const until = options.until === undefined ? undefined : parseUntil(options.until);
-  if (options.until !== undefined && until === undefined) {
-    return {
-      error: usageError(
-        command,
-        `--until ${JSON.stringify(options.until)}: expected a day that exists, YYYY-MM-DD (UTC), or an ISO date-time`,
-      ),
-    };
-  }
-  const checked = options.domain === undefined ? undefined : mailDomainOf(options.domain);
-  if (checked !== undefined && 'reason' in checked) {
-    return { error: usageError(command, `--domain ${JSON.stringify(options.domain)}: ${checked.reason}`) };
-  }
-  const domain = checked?.domain;
-  if (since !== undefined && until !== undefined && until <= since) {
-    return { error: usageError(command, `--until ${options.until} is not after --since ${options.since}`) };
-  }
-  return {
-    filter: {
-      ...(domain === undefined ? {} : { domain }),
-      ...(since === undefined ? {} : { since }),
-      ...(until === undefined ? {} : { until }),
-    },
-  };
-}
-
-/** A count option: a whole number from 0 up, or a usage error naming the option. */
-function countOf(name: string, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value) || n > max) {
-      throw new InvalidArgumentError(`${name} takes a whole number from 0 to ${max}, not ${JSON.stringify(value)}`);
-    }
-    return n;
-  };
-}
-
-function filterOptions(command: Command, what: string): Command {
-  return command
-    .option('--domain <domain>', `only ${what} for this domain`)
-    .option('--since <date>', `only ${what} from this UTC day on (YYYY-MM-DD)`)
-    .option('--until <date>', `only ${what} up to and including this UTC day (YYYY-MM-DD)`);
-}
+import type { FilterOptions } from './reports-options.js';
+import {
+  countOf,
+  EXISTING,
+  filterOf,
+  filterOptions,
+  localPathOf,
+  READING,
+  storeOption,
+  withStore,
+} from './reports-options.js';
+import { registerStoredCommands } from './reports-stored-program.js';
 
 export function registerReportsCommands(
   program: Command,
@@ -128,8 +40,6 @@ export function registerReportsCommands(
   const reports = program
     .command('reports')
     .description('DMARC aggregate, failure and SMTP TLS reports: ingest, summarise, export');
-  const storeOption = () =>
-    new Option('--store <spec>', 'report store: sqlite:PATH or postgres://...[?schema=NAME]').default(DEFAULT_STORE);
 
   reports
     .command('ingest')
@@ -333,88 +243,7 @@ export function registerReportsCommands(
     );
   });
 
-  const stored: readonly { kind: StoredKind; what: string; description: string }[] = [
-    {
-      kind: 'aggregate',
-      what: 'aggregate reports',
-      description: 'Aggregate reports in the store, with what parsing had to repair or overlook',
-    },
-    { kind: 'failures', what: 'failure reports', description: 'Failure reports (RFC 6591 / RFC 9991) in the store' },
-    { kind: 'tls', what: 'SMTP TLS reports', description: 'SMTP TLS reports (RFC 8460) in the store' },
-    {
-      kind: 'quarantine',
-      what: 'quarantined inputs',
-      description: 'Inputs that could not be read as reports, kept with the reason',
-    },
-  ];
-  for (const { kind, what, description } of stored) {
-    const group = reports.command(kind).description(description);
-    const list = filterOptions(
-      group.command('list', { isDefault: true }).description(`List ${what}, newest first`).addOption(storeOption()),
-      what,
-    );
-    if (kind === 'aggregate')
-      list.option('--with-warnings', 'only reports parsed with a warning (repaired, refused parts)', false);
-    list
-      .addOption(new Option('--limit <n>', 'at most this many').argParser(countOf('--limit', 100_000)).default(50))
-      .addOption(
-        new Option('--offset <n>', 'skip this many first')
-          .argParser(countOf('--offset', Number.MAX_SAFE_INTEGER))
-          .default(0),
-      )
-      .option('--json', 'print JSON', false)
-      .action(
-        async (
-          options: FilterOptions & {
-            store: string;
-            limit: number;
-            offset: number;
-            json: boolean;
-            withWarnings?: boolean;
-          },
-        ) => {
-          const filter = filterOf(`reports ${kind} list`, options);
-          if ('error' in filter) return done(filter.error);
-          done(
-            await withStore(
-              `reports ${kind} list`,
-              options.store,
-              (store) =>
-                listCommand(
-                  {
-                    kind,
-                    filter: filter.filter,
-                    page: { limit: options.limit, offset: options.offset },
-                    json: options.json,
-                    withWarnings: options.withWarnings === true,
-                  },
-                  store,
-                ),
-              READING,
-            ),
-          );
-        },
-      );
-    const show = group
-      .command('show')
-      .description(`Show one of the ${what} in full`)
-      .argument('<id>', 'its ID, from the list', countOf('<id>', Number.MAX_SAFE_INTEGER))
-      .addOption(storeOption())
-      .option('--json', 'print JSON', false);
-    if (kind === 'quarantine')
-      show.option('--raw', 'write the bytes exactly as they arrived (redirect to a file)', false);
-    show.action(async (id: number, options: { store: string; json: boolean; raw?: boolean }) => {
-      done(
-        await withStore(
-          `reports ${kind} show`,
-          options.store,
-          (store) =>
-            showCommand({ kind, id, json: options.json, raw: options.raw === true, storeSpec: options.store }, store),
-          READING,
-        ),
-      );
-    });
-  }
+  registerStoredCommands(reports, done);
 
   reports
     .command('upgrade')

@@ -35,11 +35,7 @@ function scopeOf(filter: ListFilter): string {
 }
 
 function heading(what: string, shown: number, total: number, args: { filter: ListFilter; page: Page }): string {
-  const scope = [
-    args.filter.domain ?? 'all domains',
-    ...(args.filter.since === undefined ? [] : [`since ${day(args.filter.since)}`]),
-    ...(args.filter.until === undefined ? [] : [`until ${day(args.filter.until - 1)}`]),
-  ].join(', ');
+  const scope = scopeOf(args.filter);
   const first = (args.page.offset ?? 0) + 1;
   const range = shown === total ? '' : shown === 0 ? ', none shown' : `, ${first}-${first + shown - 1} shown`;
   return `${what} (${scope}): ${total} stored${range}`;
