@@ -69,7 +69,13 @@ export async function scanCommand(args: ScanArgs, deps: ScanDeps): Promise<Comma
   } catch (error) {
     return runError('scan', resultsFileProblem(args.db, error));
   }
-  const output = args.out === undefined ? undefined : new ScanOutput(args.out, results);
+  let output: ScanOutput | undefined;
+  try {
+    output = args.out === undefined ? undefined : new ScanOutput(args.out, results);
+  } catch (error) {
+    results.close();
+    return runError('scan', `--out ${args.out}: ${describeSystemError(error) ?? (error as Error).message}`);
+  }
   const started = deps.now();
   const run = results.run({
     startedAt: new Date(started).toISOString(),
