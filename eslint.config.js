@@ -54,6 +54,33 @@ export default tseslint.config(
     },
   },
   {
+    // @mailward/milter: the pipeline and the wire codecs are pure like core; only src/runtime/
+    // (sockets, signals, key files, metrics over HTTP) does I/O, as adapters does.
+    files: ['packages/milter/src/**/*.ts'],
+    ignores: ['packages/milter/src/runtime/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: bannedIo.map((name) => ({ name, message: 'pure milter code: do I/O in packages/milter/src/runtime' })),
+          patterns: [{ group: ['mailward', 'mailward/*'], message: 'the milter package never imports the cli' }],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'process', message: 'pure milter code: pass configuration in' },
+        { name: 'console', message: 'pure milter code: return data, let the runtime log' },
+        { name: 'fetch', message: 'pure milter code: fetch in the runtime' },
+      ],
+    },
+  },
+  {
+    files: ['packages/milter/src/runtime/**/*.ts'],
+    rules: {
+      'no-restricted-globals': ['error', { name: 'console', message: 'the runtime logs through its logger' }],
+    },
+  },
+  {
     files: ['packages/adapters/src/**/*.ts'],
     rules: {
       'no-restricted-imports': [
