@@ -1,1 +1,2 @@
 export * from './inbound/decide.js';
+export * from './settings.js';
