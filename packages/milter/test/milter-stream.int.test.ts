@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { DkimSigner, splitMessage, type milter } from '@mailward/core';
-import { clock, inboundMessage, keyRecord, rsaKey, tempDir } from './milter-support.js';
+import { clock, keyRecord, rsaKey, tempDir } from './milter-support.js';
 import { listeningAddress, startMilterProcess, StepwiseMessage, type MilterProcess } from './milter-process.js';
 
 const BODY_BYTES = 100 * 1024 * 1024;
