@@ -41,6 +41,8 @@ export interface MilterFlags {
   readonly dns?: readonly string[];
   readonly dnsTimeout?: number;
   readonly sign?: readonly string[];
+  /** DOMAIN:SELECTOR:KEYFILE of the key that seals an ARC set on inbound mail. */
+  readonly arcSeal?: string;
   readonly internalHosts?: string;
   readonly enforce?: boolean;
   readonly quarantine?: 'hold' | 'header';
@@ -96,6 +98,14 @@ export function milterSettingsFromFlags(flags: MilterFlags, base: MilterSettings
     ]);
     signing = { keys, rules };
   }
+  let arcSeal = base.arcSeal;
+  if (flags.arcSeal !== undefined) {
+    const [domain = '', selector = '', ...rest] = flags.arcSeal.split(':');
+    const keyFile = rest.join(':');
+    if (domain === '' || selector === '' || keyFile === '')
+      return { ok: false, flag: '--arc-seal', reason: `"${flags.arcSeal}" is not DOMAIN:SELECTOR:KEYFILE` };
+    arcSeal = { domain, selector, keyFile };
+  }
   const internalHosts =
     flags.internalHosts === undefined
       ? base.internalHosts
@@ -124,6 +134,7 @@ export function milterSettingsFromFlags(flags: MilterFlags, base: MilterSettings
     internalHosts,
     signing,
     inbound,
+    ...(arcSeal === undefined ? {} : { arcSeal }),
   };
   return { ok: true, settings };
 }
@@ -135,6 +146,7 @@ const FLAG_OF: Record<MilterSettingName, string> = {
   dns: '--dns',
   internalHosts: '--internal-hosts',
   signing: '--sign',
+  arcSeal: '--arc-seal',
   localPolicy: '--local-policy',
   metrics: '--metrics',
 };
@@ -146,6 +158,7 @@ interface MilterCliOptions {
   dnsTimeout?: number;
   dnsFixture?: string;
   sign: string[];
+  arcSeal?: string;
   internalHosts?: string;
   enforce?: boolean;
   quarantine?: 'hold' | 'header';
@@ -178,6 +191,10 @@ export function registerMilterCommand(program: Command, env: MilterProgramEnviro
       )
         .argParser(collect)
         .default([], 'none: nothing is signed'),
+    )
+    .option(
+      '--arc-seal <domain:selector:keyfile>',
+      'seal an ARC set (RFC 8617) on inbound mail with this key (for a forwarder or mailing list host)',
     )
     .option(
       '--internal-hosts <cidrs>',
