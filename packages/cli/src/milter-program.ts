@@ -176,7 +176,7 @@ export function registerMilterCommand(program: Command, env: MilterProgramEnviro
       'Run the milter for Postfix (or Sendmail): DKIM-sign outbound mail; verify SPF, DKIM, ARC and DMARC on inbound mail, label it and act on DMARC failures',
     )
     .option('--listen <address>', `inet:HOST:PORT or unix:PATH (default ${DEFAULT_MILTER_LISTEN})`)
-    .option('--authserv-id <id>', `this receiver's name in Authentication-Results (default ${env.hostname})`)
+    .option('--authserv-id <id>', "this receiver's name in Authentication-Results (default: this host name)")
     .addOption(
       new Option('--dns <host[:port]>', 'DNS resolver to ask (repeatable)')
         .argParser(collect)
