@@ -16,7 +16,11 @@ export function networkProblem(text: string): string | undefined {
   const addressText = slash < 0 ? text : text.slice(0, slash);
   const isV6 = addressText.includes(':');
   const address = addressText.trim() === addressText ? parseClientIp(addressText) : undefined;
-  if (address === undefined) return `"${text}" is not an IPv4 or IPv6 address or network`;
+  // RFC 7208 §5.6's ip4-network has no leading zeros (parseIp4Network's rule; core exports only
+  // the lenient client parser): "010" reads as 10 to some tools and as 8 (octal) to others.
+  if (address === undefined || (!isV6 && /(^|\.)0[0-9]/.test(addressText))) {
+    return `"${text}" is not an IPv4 or IPv6 address or network`;
+  }
   if (slash < 0) return undefined;
   const max = isV6 ? 128 : 32;
   const prefixText = text.slice(slash + 1);
