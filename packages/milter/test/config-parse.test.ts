@@ -55,6 +55,9 @@ test('wrong types say what was expected and what the file has', () => {
   assert.deepEqual(errorsOf('policy:\n  cache: { ttlSeconds: -1 }\n'), [
     'mailward.yaml:2:24: policy.cache.ttlSeconds: expected 0 or more, got -1',
   ]);
+  assert.deepEqual(errorsOf('milter:\n  arcSeal: { domain: example.com, selector: 2026, keyFile: k.pem }\n'), [
+    'mailward.yaml:2:45: milter.arcSeal.selector: expected text, got 2026 (write it in quotes: "2026")',
+  ]);
   assert.deepEqual(errorsOf('- milter\n'), ['mailward.yaml:1:1: expected a mapping of keys to values, got a list']);
 });
 

@@ -26,6 +26,16 @@ export function problemsOfIssue(issue: z.core.$ZodIssue, schema: z.ZodType): Pla
       });
     }
     case 'invalid_type':
+      // `selector: 2026` is a number to YAML (and `0123` would lose its zero): say to quote it.
+      if (issue.expected === 'string' && (typeof input === 'number' || typeof input === 'boolean')) {
+        return [
+          {
+            path,
+            at: 'value',
+            message: `expected text, got ${String(input)} (write it in quotes: "${String(input)}")`,
+          },
+        ];
+      }
       return [
         {
           path,
