@@ -152,7 +152,8 @@ function dns(own: RawDns | undefined, shared: RawDns | undefined): DnsSettings {
 }
 
 function inbound(section: 'milter' | 'exim', own: RawInbound | undefined, context: Context): InboundSettings {
-  const domains: Record<string, { enforce?: boolean; quarantine?: 'hold' | 'header' }> = {};
+  // Entries, then Object.fromEntries: own properties even for a key such as "__proto__".
+  const domains: [string, { enforce?: boolean; quarantine?: 'hold' | 'header' }][] = [];
   const firstKey = new Map<string, string>();
   for (const [key, value] of Object.entries(own?.domains ?? {})) {
     const path = [section, 'inbound', 'domains', key];
@@ -168,7 +169,7 @@ function inbound(section: 'milter' | 'exim', own: RawInbound | undefined, contex
       continue;
     }
     firstKey.set(name, key);
-    domains[name] = value;
+    domains.push([name, value]);
   }
   const ownPolicy = own?.localPolicy;
   const [localPolicy, policyPath] =
@@ -180,7 +181,7 @@ function inbound(section: 'milter' | 'exim', own: RawInbound | undefined, contex
     enforce: own?.enforce ?? DEFAULT_INBOUND.enforce,
     onDnsFailure: own?.onDnsFailure ?? DEFAULT_INBOUND.onDnsFailure,
     quarantine: own?.quarantine ?? DEFAULT_INBOUND.quarantine,
-    domains,
+    domains: Object.fromEntries(domains),
     ...(localPolicy === undefined || localPolicy === null ? {} : { localPolicy }),
   };
 }
