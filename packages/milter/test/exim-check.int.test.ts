@@ -80,7 +80,7 @@ let port: number;
 let service: ChildProcess | undefined;
 let serviceOutput = '';
 
-async function startService(): Promise<void> {
+async function startService(extra: readonly string[] = []): Promise<void> {
   port = await freePort();
   serviceOutput = '';
   const child = spawn(process.execPath, [
@@ -93,6 +93,7 @@ async function startService(): Promise<void> {
     '--dns',
     `${knot.host}:${knot.port}`,
     '--enforce',
+    ...extra,
   ]);
   service = child;
   child.stdout.on('data', (chunk: Buffer) => (serviceOutput += chunk.toString()));
@@ -139,7 +140,7 @@ let sessions = 0;
 /** One SMTP session through `exim -bs` from 192.0.2.10 (or `ip`); returns Exim's replies. */
 async function smtp(
   message: string,
-  options: { mailFrom: string; ip?: string; deferOk?: boolean },
+  options: { mailFrom: string; ip?: string; deferOk?: boolean; authenticated?: string },
 ): Promise<{ replies: string; dir: string }> {
   const dir = join(work, `s${++sessions}`);
   await mkdir(join(dir, 'log'), { recursive: true });
@@ -156,7 +157,14 @@ async function smtp(
   const replies = await new Promise<string>((resolve, reject) => {
     const child = execFile(
       exim.path,
-      ['-C', config, '-bs', '-oMa', options.ip ?? '192.0.2.10'],
+      [
+        '-C',
+        config,
+        '-bs',
+        '-oMa',
+        options.ip ?? '192.0.2.10',
+        ...(options.authenticated === undefined ? [] : ['-oMai', options.authenticated]),
+      ],
       { env: exim.env, timeout: 60_000 },
       (error, stdout, stderr) =>
         error && !stdout ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
@@ -249,6 +257,27 @@ test('a p=quarantine failure with --quarantine hold (the default) is accepted an
   const { headers, frozen } = await queuedHeaders(dir, replies);
   assert.equal(frozen, true, `${replies}\n${await readFile(join(dir, 'log/mainlog'), 'utf8')}`);
   assert.match(headers[0] ?? '', /dmarc=fail [^\n]*header\.from=hold\.example/);
+});
+
+test('an authenticated client (submission) is not checked: no action, A-R "none" saying why', async () => {
+  const { replies, dir } = await smtp(message('ceo@example.org'), {
+    mailFrom: 'ceo@example.org',
+    ip: '203.0.113.9',
+    authenticated: 'ceo',
+  });
+  const { headers } = await queuedHeaders(dir, replies);
+  assert.equal(headers[0], 'Authentication-Results: mx.test; none (authenticated client, outgoing mail)');
+});
+
+test('--quarantine header: a p=quarantine failure is accepted, not frozen, and marked X-Mailward-Quarantine', async () => {
+  await stopService();
+  await startService(['--quarantine', 'header']);
+  const { replies, dir } = await smtp(message('a@hold.example'), { mailFrom: 'a@hold.example', ip: '203.0.113.9' });
+  const { headers, frozen } = await queuedHeaders(dir, replies);
+  assert.equal(frozen, false);
+  assert.match(headers[0] ?? '', /^Authentication-Results: mx\.test;[^]*dmarc=fail/);
+  assert.match(headers[1] ?? '', /^Received-SPF: fail\b/);
+  assert.equal(headers[2], 'X-Mailward-Quarantine: fails the DMARC policy of hold.example (p=quarantine)');
 });
 
 test('service down: with /defer_ok Exim accepts unchecked (no A-R); with `require spam` instead, 451 temporary failure', async () => {
