@@ -209,6 +209,34 @@ test('over a socket: a message over the limit is drained and answered "none"; a 
   assert.ok(logged.some((line) => /bad request: Content-length "x" is not a number$/.test(line)));
 });
 
+test('over a socket: a client that trickles its request past the request deadline is cut off', async () => {
+  const trickle = await startEximServer({
+    settings,
+    resolver,
+    clock,
+    log: (line) => logged.push(line),
+    idleTimeoutMs: 1000,
+    requestTimeoutMs: 300,
+  });
+  try {
+    const closed = await new Promise<number>((resolve, reject) => {
+      const started = Date.now();
+      const socket = connect(portOf(trickle), '127.0.0.1');
+      const timer = setInterval(() => socket.write('X'), 50);
+      socket.on('close', () => {
+        clearInterval(timer);
+        resolve(Date.now() - started);
+      });
+      socket.on('error', () => {});
+      setTimeout(() => reject(new Error('not closed')), 3000);
+    });
+    assert.ok(closed < 1500, `${closed} ms`);
+    assert.ok(logged.some((line) => /request not complete after 0\.3 s, closed$/.test(line)));
+  } finally {
+    await trickle.close(100);
+  }
+});
+
 test('over a socket: DNS that never answers ends in the time budget with a soft reject 451 4.7.5', async () => {
   const started = Date.now();
   const reply = await exchange(portOf(slowServer), wire(plain('alice@example.org')));

@@ -118,3 +118,16 @@ test('mboxToMessage keeps existing CRLF, and a message without the mbox envelope
     'X-Envelope-From: <kept@example>\r\n\r\n',
   );
 });
+
+test('a header block sent one byte at a time costs linear time (no re-joining per byte)', () => {
+  const head = Buffer.from(
+    `CHECK RSPAMC/1.3\r\n${'Rcpt: <someone@example.org>\r\n'.repeat(20_000)}Content-length: 0\r\n\r\n`,
+  );
+  const reader = new EximRequestReader();
+  const started = performance.now();
+  let last: EximReadResult = { state: 'more' };
+  for (let i = 0; i < head.length; i++) last = reader.push(head.subarray(i, i + 1));
+  assert.equal(done(last).recipients.length, 20_000);
+  // About 600 kB: re-joining on every byte would copy ~180 GB; linear work takes well under 2 s.
+  assert.ok(performance.now() - started < 2000, `${performance.now() - started} ms`);
+});

@@ -76,6 +76,8 @@ export class EximRequestReader {
   private readonly limits: EximRequestLimits;
   private head: Buffer[] = [];
   private headBytes = 0;
+  /** The last bytes of the header so far, where a split CRLFCRLF may start. */
+  private tail: Buffer = Buffer.alloc(0);
   private parsed: Omit<EximRequest, 'message'> | undefined;
   private body: Buffer[] = [];
   private bodyBytes = 0;
@@ -96,27 +98,33 @@ export class EximRequestReader {
     }
     let rest = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     if (this.parsed === undefined) {
-      // Search the header end across the chunk boundary: keep the last 3 bytes of what came before.
-      const previous = this.head.length > 0 ? Buffer.concat(this.head) : Buffer.alloc(0);
-      const joined = previous.length > 0 ? Buffer.concat([previous, rest]) : rest;
-      const end = joined.indexOf(CRLF_CRLF, Math.max(0, previous.length - 3));
+      // Look for the blank line in the new bytes and the last 3 bytes before them (it may be split
+      // across chunks). The chunks are joined only once, when it is found: joining on every push
+      // would copy the whole block again for each byte a slow client sends.
+      const seam = this.tail.length > 0 ? Buffer.concat([this.tail, rest]) : rest;
+      const found = seam.indexOf(CRLF_CRLF);
+      const end = found < 0 ? -1 : this.headBytes - this.tail.length + found;
+      const total = this.headBytes + rest.length;
       if (end < 0) {
-        if (joined.length > this.limits.maxHeaderBytes) {
+        if (total > this.limits.maxHeaderBytes) {
           return this.fail(`request header block longer than ${this.limits.maxHeaderBytes} bytes`);
         }
-        this.head = [joined];
-        this.headBytes = joined.length;
+        this.head.push(Buffer.from(rest));
+        this.headBytes = total;
+        this.tail = Buffer.from(seam.subarray(Math.max(0, seam.length - 3)));
         return this.result;
       }
       if (end + 4 > this.limits.maxHeaderBytes) {
         return this.fail(`request header block longer than ${this.limits.maxHeaderBytes} bytes`);
       }
+      const joined = Buffer.concat([...this.head, rest]);
       const header = parseHeaderBlock(joined.subarray(0, end).toString('latin1'), this.limits);
       if (!header.ok) return this.fail(header.reason);
       this.parsed = header.request;
       this.keepBody = header.request.contentLength <= this.limits.maxMessageBytes;
       this.head = [];
       this.headBytes = 0;
+      this.tail = Buffer.alloc(0);
       rest = joined.subarray(end + 4);
     }
     return this.takeBody(rest);

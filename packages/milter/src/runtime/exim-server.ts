@@ -32,6 +32,11 @@ export interface EximServerOptions {
   /** Silence allowed while a request is being read. */
   readonly idleTimeoutMs?: number;
   /**
+   * Time allowed to send a whole request, however steadily the bytes trickle in. Exim gives up
+   * after its own `tmo=` (default 120 s), so a request still incomplete after that is dead.
+   */
+  readonly requestTimeoutMs?: number;
+  /**
    * Time for the checks of one message. Below Exim's own `tmo=` (default 120 s) so that Exim gets
    * our "try again later" rather than timing out itself.
    */
@@ -47,6 +52,7 @@ export interface EximServer {
 export const DEFAULT_EXIM_MAX_CONNECTIONS = 64;
 const DEFAULT_IDLE_MS = 30_000;
 const DEFAULT_CHECK_MS = 25_000;
+const DEFAULT_REQUEST_MS = 150_000;
 
 export async function startEximServer(options: EximServerOptions): Promise<EximServer> {
   const parsed = parseListenSpec(options.settings.listen);
@@ -61,6 +67,7 @@ export async function startEximServer(options: EximServerOptions): Promise<EximS
   };
   const checkMs = options.checkTimeoutMs ?? DEFAULT_CHECK_MS;
   const idleMs = options.idleTimeoutMs ?? DEFAULT_IDLE_MS;
+  const requestMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_MS;
   const sockets = new Set<Socket>();
   const busy = new Set<Promise<void>>();
 
@@ -72,12 +79,18 @@ export async function startEximServer(options: EximServerOptions): Promise<EximS
       options.log(`exim connection from ${peer(socket)}: no data for ${idleMs / 1000} s, closed`);
       socket.destroy();
     });
+    const deadline = setTimeout(() => {
+      options.log(`exim connection from ${peer(socket)}: request not complete after ${requestMs / 1000} s, closed`);
+      socket.destroy();
+    }, requestMs);
+    socket.on('close', () => clearTimeout(deadline));
     const reader = new EximRequestReader(limits);
     const handle = (result: ReturnType<EximRequestReader['push']>): void => {
       if (result.state === 'more') return;
       socket.removeAllListeners('data');
       socket.removeAllListeners('end');
       socket.setTimeout(0);
+      clearTimeout(deadline);
       if (result.state === 'error') {
         options.log(`exim connection from ${peer(socket)}: bad request: ${result.reason}`);
         socket.end(encodeEximProtocolError(result.reason), 'latin1');
