@@ -7,6 +7,9 @@ import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { generateKeyPairSync } from 'node:crypto';
 import { connect } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Resolver } from '@mailward/core';
 import { MemoryResolver, parseZone, signDkim } from '@mailward/core';
 import type { EximRequest, EximServer, EximSettings } from '../src/index.js';
@@ -234,6 +237,33 @@ test('over a socket: a client that trickles its request past the request deadlin
     assert.ok(logged.some((line) => /request not complete after 0\.3 s, closed$/.test(line)));
   } finally {
     await trickle.close(100);
+  }
+});
+
+test('over a Unix socket (spamd_address = /path variant=rspamd): the same answer', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mailward-exim-unix-'));
+  const path = join(dir, 'exim.sock');
+  const local = await startEximServer({
+    settings: { ...settings, listen: `unix:${path}` },
+    resolver,
+    clock,
+    log: () => {},
+  });
+  try {
+    assert.deepEqual(local.address, { kind: 'unix', path });
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = connect(path);
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
+      socket.on('error', reject);
+      socket.write(wire(signed));
+    });
+    assert.match(reply, /\r\nAction: no action\r\n/);
+    assert.match(reply, /dmarc=pass/);
+  } finally {
+    await local.close(100);
+    await rm(dir, { recursive: true, force: true });
   }
 });
 
