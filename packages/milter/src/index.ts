@@ -1,2 +1,3 @@
 export * from './inbound/decide.js';
 export * from './settings.js';
+export * from './policy/index.js';
