@@ -149,7 +149,9 @@ test('too many attributes and too large a request are refused', () => {
   const many = Array.from({ length: 5 }, (_, i) => `a${i}=x`).join('\n');
   const tooMany = new PolicyRequestDecoder({ maxAttributes: 4 }).push(bytes(`${many}\n\n`));
   assert.equal(!tooMany.ok && tooMany.error, 'request has more than 4 attributes (at line 5)');
-  const large = new PolicyRequestDecoder({ maxRequestBytes: 30 }).push(bytes('a=0123456789\nb=0123456789\nc=0123456789\n'));
+  const large = new PolicyRequestDecoder({ maxRequestBytes: 30 }).push(
+    bytes('a=0123456789\nb=0123456789\nc=0123456789\n'),
+  );
   assert.equal(!large.ok && large.error, 'request is larger than 30 bytes (at line 3)');
   // The size limit is per request: many small requests on one connection are fine.
   const decoder = new PolicyRequestDecoder({ maxRequestBytes: 30 });
@@ -158,8 +160,5 @@ test('too many attributes and too large a request are refused', () => {
 
 test('the reply is action=TEXT, LF, empty line; control characters cannot end it early', () => {
   assert.deepEqual(encodePolicyReply('DUNNO'), bytes('action=DUNNO\n\n'));
-  assert.equal(
-    new TextDecoder().decode(encodePolicyReply('550 5.7.23 a\r\n\nb\tc')),
-    'action=550 5.7.23 a   b c\n\n',
-  );
+  assert.equal(new TextDecoder().decode(encodePolicyReply('550 5.7.23 a\r\n\nb\tc')), 'action=550 5.7.23 a   b c\n\n');
 });

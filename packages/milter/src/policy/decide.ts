@@ -98,6 +98,9 @@ export function replyText(check: SpfCheckResult, query: PolicyQuery): string {
 
 /** Printable US-ASCII only (SMTP replies are ASCII), on one line, bounded. */
 function clean(text: string): string {
-  const ascii = text.replace(/[^\x20-\x7e]/g, '?').replace(/\s+/g, ' ').trim();
+  const ascii = text
+    .replace(/[^\x20-\x7e]/g, '?')
+    .replace(/\s+/g, ' ')
+    .trim();
   return ascii.length > MAX_TEXT ? `${ascii.slice(0, MAX_TEXT - 3)}...` : ascii;
 }

@@ -48,9 +48,19 @@ export class PolicyEvaluator {
     const query = policyQuery(request);
     const plan = planPolicyCheck(query, this.compiled);
     if (plan.kind === 'skip') {
-      return { action: 'DUNNO', query, cached: false, logLine: `${describe(query)} skipped (${plan.reason}) action=DUNNO` };
+      return {
+        action: 'DUNNO',
+        query,
+        cached: false,
+        logLine: `${describe(query)} skipped (${plan.reason}) action=DUNNO`,
+      };
     }
-    const key = { instance: query.instance, clientAddress: query.clientAddress, sender: query.sender, heloName: query.heloName };
+    const key = {
+      instance: query.instance,
+      clientAddress: query.clientAddress,
+      sender: query.sender,
+      heloName: query.heloName,
+    };
     let pending = this.cache.get(key);
     const cached = pending !== undefined;
     if (pending === undefined) {
@@ -101,5 +111,8 @@ function describe(query: PolicyQuery): string {
 
 /** The action without its long text: `550 5.7.23`, `DEFER_IF_PERMIT 4.7.24`, `PREPEND Received-SPF: pass`. */
 function firstWords(action: string): string {
-  return action.split(' ').slice(0, action.startsWith('PREPEND') ? 3 : 2).join(' ');
+  return action
+    .split(' ')
+    .slice(0, action.startsWith('PREPEND') ? 3 : 2)
+    .join(' ');
 }

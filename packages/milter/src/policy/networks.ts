@@ -13,8 +13,7 @@ export interface Network {
 }
 
 export type NetworksResult =
-  | { readonly ok: true; readonly networks: readonly Network[] }
-  | { readonly ok: false; readonly error: string };
+  { readonly ok: true; readonly networks: readonly Network[] } | { readonly ok: false; readonly error: string };
 
 export function parseNetworks(texts: readonly string[]): NetworksResult {
   const networks: Network[] = [];

@@ -26,7 +26,8 @@ export function compilePolicySettings(
     }
   }
   const { ttlSeconds, maxEntries } = settings.cache;
-  if (!Number.isFinite(ttlSeconds) || ttlSeconds < 0) return { ok: false, error: 'cache TTL must be 0 or more seconds' };
+  if (!Number.isFinite(ttlSeconds) || ttlSeconds < 0)
+    return { ok: false, error: 'cache TTL must be 0 or more seconds' };
   if (!Number.isInteger(maxEntries) || maxEntries < 0) return { ok: false, error: 'cache entries must be 0 or more' };
   if (settings.receiver.trim() === '' || /[\s;()]/.test(settings.receiver)) {
     return { ok: false, error: `receiver "${settings.receiver}" must be one host name` };
