@@ -1,3 +1,5 @@
 export * from './inbound/decide.js';
 export * from './settings.js';
 export * from './policy/index.js';
+export * from './runtime/policy-server.js';
+export * from './runtime/policy-service.js';
