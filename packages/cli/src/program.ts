@@ -7,6 +7,7 @@ import { registerDkimCommands } from './dkim-program.js';
 import { registerArcCommands } from './arc-program.js';
 import { registerDmarcCommands } from './dmarc-program.js';
 import { registerReportsCommands } from './reports-program.js';
+import { registerPolicyCommand } from './policy-program.js';
 import { checkCommand } from './commands/check.js';
 import { DEFAULT_TABLE_ROWS, scanCommand, scanReportCommand } from './commands/scan.js';
 import { checkDomainList } from './commands/scan-input.js';
@@ -273,6 +274,7 @@ dns-failed: DNS does not work from here, or only domains that still fail were re
   registerReportsCommands(program, env, (done) => {
     result = done;
   });
+  registerPolicyCommand(program, env, (done) => (result = done));
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -82,10 +82,10 @@ test('pass: Received-SPF is prepended, on one line', async () => {
     answer.action,
     'PREPEND Received-SPF: pass (mx.receiver.test: domain of alice@pass.example designates 192.0.2.10 as permitted sender) client-ip=192.0.2.10; envelope-from="alice@pass.example"; helo=mx.pass.example; mechanism="ip4:192.0.2.0/24"; identity=mailfrom; receiver=mx.receiver.test;',
   );
-  assert.equal(answer.decision?.summary, 'mailfrom=pass helo=pass decided-by=mailfrom');
+  assert.equal(answer.decision?.summary, 'result=pass identity=mailfrom mailfrom-result=pass helo-result=pass');
   assert.match(
     answer.logLine,
-    /^client=192\.0\.2\.10 helo=mx\.pass\.example sender=<alice@pass\.example> recipient=<bob@receiver\.test> instance=i1 mailfrom=pass helo=pass decided-by=mailfrom action=PREPEND Received-SPF: pass$/,
+    /^client=192\.0\.2\.10 helo=mx\.pass\.example sender=<alice@pass\.example> recipient=<bob@receiver\.test> instance=i1 result=pass identity=mailfrom mailfrom-result=pass helo-result=pass action=PREPEND Received-SPF: pass$/,
   );
 });
 
@@ -150,7 +150,7 @@ test('null sender: postmaster@HELO is the MAIL FROM identity (RFC 7208 §2.4); n
     fail.action,
     /^550 5\.7\.23 SPF validation failed for null sender, checked as postmaster@mx\.fail\.example: mx\.fail\.example does not designate 192\.0\.2\.10 as permitted sender of mail from postmaster@mx\.fail\.example$/,
   );
-  assert.equal(fail.decision?.summary, 'mailfrom=fail decided-by=mailfrom');
+  assert.equal(fail.decision?.summary, 'result=fail identity=mailfrom');
   const pass = await policy.answer(request({ sender: '', helo_name: 'mx.pass.example', instance: 'i2' }));
   assert.match(
     pass.action,
@@ -166,11 +166,11 @@ test('a HELO fail acts like a fail even when MAIL FROM passes; with helo off it 
     rejected.action,
     /^550 5\.7\.23 SPF validation failed for HELO name mx\.fail\.example: mx\.fail\.example does not designate/,
   );
-  assert.equal(rejected.decision?.summary, 'mailfrom=pass helo=fail decided-by=helo');
+  assert.equal(rejected.decision?.summary, 'result=fail identity=helo mailfrom-result=pass helo-result=fail');
   const off = evaluator({ helo: false });
   const passed = await off.policy.answer(request({ sender: 'alice@pass.example', helo_name: 'mx.fail.example' }));
   assert.match(passed.action, /^PREPEND Received-SPF: pass /);
-  assert.equal(passed.decision?.summary, 'mailfrom=pass decided-by=mailfrom');
+  assert.equal(passed.decision?.summary, 'result=pass identity=mailfrom');
 });
 
 test('skipped: listed networks, authenticated clients, other states and request kinds get DUNNO without DNS', async () => {

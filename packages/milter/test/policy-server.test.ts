@@ -91,7 +91,7 @@ test('Postfix style: several requests on one connection, each answered, the conn
     assert.equal(lines.length, 3);
     assert.match(
       lines[1] ?? '',
-      /^policy: client=192\.0\.2\.10 helo=h\.example sender=<a@fail\.example> recipient=<r2@mx\.test> instance=abc mailfrom=fail decided-by=mailfrom \(cached\) action=550 5\.7\.23$/,
+      /^policy: client=192\.0\.2\.10 helo=h\.example sender=<a@fail\.example> recipient=<r2@mx\.test> instance=abc result=fail identity=mailfrom \(cached\) action=550 5\.7\.23$/,
     );
   } finally {
     await service.close();

@@ -43,11 +43,10 @@ export function decidePolicy(query: PolicyQuery, checks: PolicyChecks, settings:
   const heloFailed = checks.helo !== undefined && checks.helo.result === 'fail';
   const decidedBy = heloFailed && checks.helo ? checks.helo : checks.mailFrom;
   const kind = heloFailed ? settings.actions.fail : settings.actions[decidedBy.result];
-  const summary = [
-    `mailfrom=${checks.mailFrom.result}`,
-    ...(checks.helo ? [`helo=${checks.helo.result}`] : []),
-    `decided-by=${decidedBy.identity}`,
-  ].join(' ');
+  // `result=` and `identity=` say what decided; with the HELO checked too, both results follow.
+  const summary =
+    `result=${decidedBy.result} identity=${decidedBy.identity}` +
+    (checks.helo ? ` mailfrom-result=${checks.mailFrom.result} helo-result=${checks.helo.result}` : '');
   return { action: actionText(kind, decidedBy, query, settings), kind, decidedBy, summary };
 }
 
