@@ -2,6 +2,7 @@
  * `mailward policy` as a library call: validates the settings, builds the evaluator on the given
  * resolver and starts the socket server. The CLI (and the lead's YAML-driven start) call this.
  */
+import { parseListenAddress } from '@mailward/adapters';
 import type { Clock, Resolver } from '@mailward/core';
 import { PolicyEvaluator } from '../policy/evaluate.js';
 import { compilePolicySettings } from '../policy/plan.js';
@@ -26,6 +27,8 @@ export type StartPolicyServiceResult = { ok: true; service: PolicyService } | { 
 export async function startPolicyService(options: PolicyServiceOptions): Promise<StartPolicyServiceResult> {
   const compiled = compilePolicySettings(options.settings);
   if (!compiled.ok) return { ok: false, error: compiled.error };
+  const listen = parseListenAddress(options.settings.listen);
+  if (!listen.ok) return { ok: false, error: listen.error.replace(/^milter address/, 'policy address') };
   const evaluator = new PolicyEvaluator(compiled.compiled, {
     resolver: options.resolver,
     clock: options.clock ?? Date,
