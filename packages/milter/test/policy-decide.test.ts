@@ -216,9 +216,14 @@ test('several RCPTs of one instance cost one evaluation; a new sender or instanc
   ]);
   assert.equal(policy.evaluations, 1);
   assert.equal(resolver.queries, queries);
-  assert.equal(second.action, first.action);
+  // Postfix prepends once per request: only the first recipient's answer carries the field.
+  assert.match(first.action, /^PREPEND Received-SPF: pass /);
+  assert.equal(second.action, 'DUNNO');
   assert.equal(third.cached, true);
-  assert.match(third.logLine, /recipient=<r3@receiver\.test> .*\(cached\) action=/);
+  assert.match(
+    third.logLine,
+    /recipient=<r3@receiver\.test> .*\(cached; header prepended for the first recipient\) action=DUNNO$/,
+  );
   await policy.answer(request({ sender: 'other@pass.example' }));
   await policy.answer(request({ sender: 'alice@pass.example', instance: 'i9' }));
   await policy.answer(request({ sender: 'alice@pass.example', client_address: '192.0.2.11' }));
@@ -234,6 +239,18 @@ test('concurrent requests of one instance share the evaluation in flight', async
   );
   assert.equal(policy.evaluations, 1);
   assert.equal(answers.filter((a) => a.cached).length, 4);
+  // A reject is repeated for every recipient: each RCPT needs its own 550.
+  assert.equal(new Set(answers.map((a) => a.action)).size, 1);
+  assert.match(answers[4]?.action ?? '', /^550 5\.7\.23 /);
+});
+
+test('without an instance (Exim) a cached prepend is repeated: the hit may be another message', async () => {
+  const { policy } = evaluator();
+  const first = await policy.answer(request({ sender: 'alice@pass.example', instance: '' }));
+  const again = await policy.answer(request({ sender: 'alice@pass.example', instance: '' }));
+  assert.equal(policy.evaluations, 1);
+  assert.equal(again.cached, true);
+  assert.equal(again.action, first.action);
 });
 
 test('the cache expires after its TTL and holds at most maxEntries; TTL 0 turns it off', async () => {

@@ -70,12 +70,19 @@ export class PolicyEvaluator {
       pending.catch(() => this.cache.delete(key));
     }
     const decision = await pending;
+    // Postfix adds a PREPEND header once per request that returns it, so a message with five
+    // recipients would carry five Received-SPF fields: the first recipient's request prepends,
+    // the others of that instance get DUNNO (policyd-spf does the same). Only with an instance:
+    // without one (Exim) a hit may be another message, which needs its own field.
+    const once = cached && query.instance !== '' && decision.kind === 'prepend';
+    const action = once ? 'DUNNO' : decision.action;
+    const note = once ? ' (cached; header prepended for the first recipient)' : cached ? ' (cached)' : '';
     return {
-      action: decision.action,
+      action,
       query,
       decision,
       cached,
-      logLine: `${describe(query)} ${decision.summary}${cached ? ' (cached)' : ''} action=${firstWords(decision.action)}`,
+      logLine: `${describe(query)} ${decision.summary}${note} action=${firstWords(action)}`,
     };
   }
 
