@@ -21,3 +21,6 @@ export * from './dovecot.js';
 export * from './certificate.js';
 export * from './unbound.js';
 export * from './npm-registry.js';
+export * from './smtp-sink.js';
+export * from './smtp-client.js';
+export * from './postfix.js';
