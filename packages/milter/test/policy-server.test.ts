@@ -171,3 +171,25 @@ test('settings errors come back as one line, before anything listens', async () 
   });
   assert.deepEqual(started, { ok: false, error: 'skip hosts: "300.0.0.0/8" is not an IP address or CIDR network' });
 });
+
+test('a client that sends requests but never reads its replies stops being read (no unbounded buffering)', async () => {
+  const { service, port, lines } = await start();
+  try {
+    const socket = await open(port);
+    socket.pause(); // never read the replies
+    // Each answer is a cached 550 of about 200 bytes: 200k of them are 40 MB, far more than the
+    // kernel's socket buffers hold, so answering must stop until the client reads.
+    const total = 200_000;
+    socket.write(rcpt('a@fail.example').repeat(total));
+    let seen = -1;
+    for (let i = 0; i < 60 && lines.length !== seen; i += 1) {
+      seen = lines.length;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    assert.equal(lines.length, seen, 'answering stopped');
+    assert.ok(seen > 0 && seen < total, `answered ${seen} of ${total} without the client reading`);
+    socket.destroy();
+  } finally {
+    await service.close();
+  }
+});

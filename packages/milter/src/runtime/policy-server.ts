@@ -11,7 +11,8 @@
  *   nothing, close (what the protocol asks of a server "on trouble"; Postfix then retries and
  *   finally applies smtpd_policy_service_default_action, 451 4.3.5).
  * - Bounded: requests are answered one at a time per connection and the socket is paused while
- *   one is being answered, so a client that pipelines cannot queue unbounded work; connections
+ *   one is being answered (and while a reply waits for the client to read), so a client that
+ *   pipelines cannot queue unbounded work or replies; connections
  *   beyond maxConnections are closed at once; an idle connection is closed after idleTimeoutMs.
  */
 import { createServer, type Server, type Socket } from 'node:net';
@@ -95,7 +96,8 @@ function serveConnection(socket: Socket, options: PolicyServerOptions): void {
         const answer = await options.answer(request);
         if (closed) break;
         options.log(`policy: ${answer.logLine}`);
-        socket.write(encodePolicyReply(answer.action));
+        // A client that sends requests but never reads the replies must not grow our buffer.
+        if (!socket.write(encodePolicyReply(answer.action))) await drained(socket);
       } catch (error) {
         drop(`could not answer: ${error instanceof Error ? error.message : String(error)}`);
       }
@@ -125,6 +127,19 @@ function serveConnection(socket: Socket, options: PolicyServerOptions): void {
   socket.on('close', () => {
     closed = true;
     queue.length = 0;
+  });
+}
+
+/** Resolves when the socket's write buffer has emptied, or when it closed. */
+function drained(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
   });
 }
 
