@@ -24,3 +24,4 @@ export * from './npm-registry.js';
 export * from './smtp-sink.js';
 export * from './smtp-client.js';
 export * from './postfix.js';
+export * from './exim.js';

@@ -8,6 +8,7 @@
  * small enough.
  */
 import { connect, type Socket } from 'node:net';
+import type { Readable, Writable } from 'node:stream';
 import { LOOPBACK } from './ports.js';
 
 export interface SmtpReply {
@@ -31,9 +32,15 @@ export interface XclientAttributes {
   readonly DESTPORT?: string;
 }
 
-export interface SmtpSendOptions {
+export interface SmtpSendOptions extends SmtpSessionOptions {
   readonly host?: string;
   readonly port: number;
+  /** For the whole session, connecting included (default 30 s). */
+  readonly timeoutMs?: number;
+}
+
+/** One message's session, whatever carries it (a socket, or Exim's stdin and stdout with -bs/-bh). */
+export interface SmtpSessionOptions {
   /** EHLO name (default client.test). With XCLIENT HELO=, the EHLO after XCLIENT sends that one. */
   readonly ehlo?: string;
   readonly xclient?: XclientAttributes;
@@ -42,8 +49,6 @@ export interface SmtpSendOptions {
   readonly to: readonly string[];
   /** The message, header and body, CRLF line ends. Dot-stuffed here; a final CRLF is added if missing. */
   readonly data: Uint8Array | string;
-  /** For the whole session (default 30 s). */
-  readonly timeoutMs?: number;
 }
 
 export type SmtpStage = 'greeting' | 'ehlo' | 'xclient' | 'ehlo-after-xclient' | 'mail' | 'rcpt' | 'data' | 'eod';
@@ -71,7 +76,34 @@ export interface SmtpTranscript {
 
 /** Sends one message and returns the replies; stops at the first refusal (and sends QUIT). */
 export async function sendSmtp(options: SmtpSendOptions): Promise<SmtpTranscript> {
-  const connection = await SmtpConnection.open(options.host ?? LOOPBACK, options.port, options.timeoutMs ?? 30_000);
+  const host = options.host ?? LOOPBACK;
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  const socket = await new Promise<Socket>((resolve, reject) => {
+    const opened = connect(options.port, host);
+    opened.once('connect', () => resolve(opened));
+    opened.once('error', (error) => reject(new Error(`SMTP connect to ${host}:${options.port}: ${error.message}`)));
+  });
+  return runSmtpSession(new SmtpConnection(socket, socket, () => socket.destroy(), deadline), options);
+}
+
+/**
+ * The same session over any pair of streams: the server's output and its input. `close` ends
+ * the transport afterwards (e.g. closes Exim's stdin). Times out at `deadline` (epoch ms).
+ */
+export function smtpSessionOverStreams(
+  serverOutput: Readable,
+  serverInput: Writable,
+  close: () => void,
+  deadline: number,
+  options: SmtpSessionOptions & {
+    /** Lines before the greeting that are skipped, e.g. Exim -bh's "**** SMTP testing session" banner. */
+    readonly preamble?: RegExp;
+  },
+): Promise<SmtpTranscript> {
+  return runSmtpSession(new SmtpConnection(serverOutput, serverInput, close, deadline, options.preamble), options);
+}
+
+async function runSmtpSession(connection: SmtpConnection, options: SmtpSessionOptions): Promise<SmtpTranscript> {
   const steps: SmtpStep[] = [];
   let closedEarly = false;
   const step = async (stage: SmtpStage, command: string, expect: number): Promise<boolean> => {
@@ -162,12 +194,15 @@ class SmtpConnection {
   private closed = false;
   private error: Error | undefined;
 
-  private constructor(
-    private readonly socket: Socket,
+  constructor(
+    private readonly input: Readable,
+    private readonly output: Writable,
+    private readonly closeTransport: () => void,
     private readonly deadline: number,
+    private preamble?: RegExp,
   ) {
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => {
+    input.setEncoding('latin1');
+    input.on('data', (chunk: string) => {
       this.buffer += chunk;
       let end: number;
       while ((end = this.buffer.indexOf('\n')) >= 0) {
@@ -176,30 +211,28 @@ class SmtpConnection {
       }
       this.wake?.();
     });
-    socket.on('close', () => {
+    const ended = () => {
       this.closed = true;
       this.wake?.();
+    };
+    input.on('end', ended);
+    input.on('close', ended);
+    input.on('error', (error) => {
+      this.error = error;
     });
-    socket.on('error', (error) => {
+    // Writing to a peer that has gone (EPIPE) shows up as a closed connection on the read side.
+    output.on('error', (error) => {
       this.error = error;
     });
   }
 
-  static open(host: string, port: number, timeoutMs: number): Promise<SmtpConnection> {
-    return new Promise((resolve, reject) => {
-      const socket = connect(port, host);
-      socket.once('connect', () => resolve(new SmtpConnection(socket, Date.now() + timeoutMs)));
-      socket.once('error', (error) => reject(new Error(`SMTP connect to ${host}:${port}: ${error.message}`)));
-    });
-  }
-
   write(bytes: Buffer): void {
-    this.socket.write(bytes);
+    this.output.write(bytes);
   }
 
   async command(line: string): Promise<SmtpReply> {
     if (this.closed) throw new SmtpClosedError(`connection closed before ${line}`);
-    this.socket.write(`${line}\r\n`, 'latin1');
+    this.output.write(`${line}\r\n`, 'latin1');
     return this.reply();
   }
 
@@ -207,6 +240,8 @@ class SmtpConnection {
     const collected: string[] = [];
     for (;;) {
       const line = await this.nextLine();
+      if (this.preamble !== undefined && collected.length === 0 && this.preamble.test(line)) continue;
+      this.preamble = undefined;
       const match = /^(\d{3})([- ]?)(.*)$/.exec(line);
       if (match === null) throw new Error(`not an SMTP reply line: ${JSON.stringify(line)}`);
       collected.push(match[3] ?? '');
@@ -218,7 +253,7 @@ class SmtpConnection {
   }
 
   close(): void {
-    this.socket.destroy();
+    this.closeTransport();
   }
 
   private async nextLine(): Promise<string> {
