@@ -2,7 +2,11 @@
 // connection, Exim's request + half-close, and the "on trouble, log and disconnect" cases.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MemoryResolver, parseZone } from '@mailward/core';
 import { DEFAULT_POLICY_ACTIONS, startPolicyService, type PolicyService } from '../src/index.js';
 
@@ -12,11 +16,11 @@ const zone = parseZone({
 });
 assert.ok(zone.ok);
 
-async function start(server: { idleTimeoutMs?: number; maxConnections?: number } = {}) {
+async function start(server: { idleTimeoutMs?: number; maxConnections?: number } = {}, listen = 'inet:127.0.0.1:0') {
   const lines: string[] = [];
   const started = await startPolicyService({
     settings: {
-      listen: 'inet:127.0.0.1:0',
+      listen,
       receiver: 'mx.test',
       dns: { servers: [], timeoutMs: 1000 },
       helo: false,
@@ -191,5 +195,39 @@ test('a client that sends requests but never reads its replies stops being read 
     socket.destroy();
   } finally {
     await service.close();
+  }
+});
+
+test('unix:PATH: a stale socket file is replaced, the socket is connectable by others (0666), removed on close', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mailward-policy-'));
+  const path = join(dir, 'policy.sock');
+  try {
+    // A process that exits without closing its server leaves its socket file behind.
+    const left = spawnSync(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${JSON.stringify(path)}, () => process.exit(0))`,
+    ]);
+    assert.equal(left.status, 0, String(left.stderr));
+    assert.ok((await stat(path)).isSocket());
+    const first = await start({}, `unix:${path}`);
+    await first.service.close();
+    // A regular file in the way is never deleted: listen fails with a one-line system error.
+    await writeFile(path, 'not a socket');
+    await assert.rejects(start({}, `unix:${path}`), /EADDRINUSE/);
+    await rm(path);
+    const { service } = await start({}, `unix:${path}`);
+    assert.equal(service.address, `unix:${path}`);
+    assert.equal((await stat(path)).mode & 0o777, 0o666);
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const opened = connect(path, () => resolve(opened));
+      opened.once('error', reject);
+    });
+    socket.write(rcpt('a@fail.example'));
+    assert.match((await replies(socket, 1))[0] ?? '', /^action=550 5\.7\.23 /);
+    socket.destroy();
+    await service.close();
+    await assert.rejects(stat(path), /ENOENT/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 });

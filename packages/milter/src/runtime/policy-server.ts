@@ -16,7 +16,7 @@
  *   beyond maxConnections are closed at once; an idle connection is closed after idleTimeoutMs.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { lstat, unlink } from 'node:fs/promises';
+import { chmod, lstat, unlink } from 'node:fs/promises';
 import { formatListenAddress, parseListenAddress, type ListenAddress } from '@mailward/adapters';
 import type { PolicyDecoderLimits, PolicyRequest } from '../policy/request-decoder.js';
 import { PolicyRequestDecoder } from '../policy/request-decoder.js';
@@ -162,6 +162,9 @@ async function listen(server: Server, address: ListenAddress): Promise<ListenAdd
     if (address.kind === 'unix') server.listen(address.path, done);
     else server.listen(address.port, address.host, done);
   });
+  // smtpd runs as the postfix user and needs write permission on the socket to connect; who may
+  // reach it is then decided by the directory it lives in (Postfix's private/ is 0700 postfix).
+  if (address.kind === 'unix') await chmod(address.path, 0o666);
   const bound = server.address();
   if (address.kind === 'inet' && bound !== null && typeof bound === 'object') {
     return { kind: 'inet', host: address.host, port: bound.port };
