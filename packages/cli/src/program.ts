@@ -8,6 +8,7 @@ import { registerArcCommands } from './arc-program.js';
 import { registerDmarcCommands } from './dmarc-program.js';
 import { registerReportsCommands } from './reports-program.js';
 import { registerPolicyCommand } from './policy-program.js';
+import { registerConfigCommands } from './config-program.js';
 import { checkCommand } from './commands/check.js';
 import { DEFAULT_TABLE_ROWS, scanCommand, scanReportCommand } from './commands/scan.js';
 import { checkDomainList } from './commands/scan-input.js';
@@ -271,6 +272,7 @@ dns-failed: DNS does not work from here, or only domains that still fail were re
       );
     });
 
+  registerConfigCommands(program, env, (done) => (result = done));
   registerReportsCommands(program, env, (done) => {
     result = done;
   });

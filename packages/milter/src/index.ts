@@ -3,3 +3,5 @@ export * from './settings.js';
 export * from './policy/index.js';
 export * from './runtime/policy-server.js';
 export * from './runtime/policy-service.js';
+export * from './config/index.js';
+export * from './runtime/config-file.js';
