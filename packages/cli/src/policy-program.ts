@@ -9,7 +9,13 @@ import { describeSystemError } from '@mailward/adapters';
 import {
   DEFAULT_DNS,
   DEFAULT_POLICY_ACTIONS,
+  DEFAULT_POLICY_CACHE,
+  DEFAULT_POLICY_HELO,
   DEFAULT_POLICY_LISTEN,
+  DEFAULT_POLICY_SKIP_AUTHENTICATED,
+  DEFAULT_POLICY_SKIP_HOSTS,
+  formatConfigError,
+  loadConfigFile,
   startPolicyService,
   type PolicyAction,
   type PolicySettings,
@@ -49,18 +55,17 @@ export interface PolicyFlags {
 const RESULTS = ['fail', 'softfail', 'neutral', 'none', 'pass', 'temperror', 'permerror'] as const;
 const ACTIONS: readonly PolicyAction[] = ['reject', 'defer', 'prepend', 'dunno'];
 
+/** What `mailward policy` runs with when neither a file nor a flag says otherwise: mailward.yaml's defaults. */
 export function defaultPolicySettings(hostname: string): PolicySettings {
   return {
     listen: DEFAULT_POLICY_LISTEN,
     receiver: hostname,
     dns: DEFAULT_DNS,
-    helo: true,
+    helo: DEFAULT_POLICY_HELO,
     actions: DEFAULT_POLICY_ACTIONS,
-    skipHosts: [],
-    // Postfix lists permit_sasl_authenticated before the policy service as a rule; when it does
-    // not, a user submitting from a hotel network would fail their own domain's SPF.
-    skipAuthenticated: true,
-    cache: { ttlSeconds: 300, maxEntries: 10_000 },
+    skipHosts: DEFAULT_POLICY_SKIP_HOSTS,
+    skipAuthenticated: DEFAULT_POLICY_SKIP_AUTHENTICATED,
+    cache: DEFAULT_POLICY_CACHE,
   };
 }
 
@@ -111,6 +116,7 @@ export function registerPolicyCommand(program: Command, env: PolicyProgramEnviro
     .description(
       'SPF policy service at RCPT time for Postfix (check_policy_service) and Exim (${readsocket}); runs until SIGTERM (see docs/policy.md)',
     )
+    .option('--config <file>', "take the settings from mailward.yaml's policy section; flags override them")
     .option('--listen <address>', `inet:HOST:PORT or unix:PATH (default ${DEFAULT_POLICY_LISTEN})`)
     .option('--receiver <name>', 'this host in Received-SPF receiver= and %{r} (default the host name)')
     .addOption(
@@ -129,21 +135,42 @@ export function registerPolicyCommand(program: Command, env: PolicyProgramEnviro
     );
   }
   command
-    .option('--skip-hosts <cidrs>', 'client networks never checked (DUNNO), comma-separated CIDRs')
+    .option(
+      '--skip-hosts <cidrs>',
+      `client networks never checked (DUNNO), comma-separated CIDRs; '' for none (default ${DEFAULT_POLICY_SKIP_HOSTS.join(',')})`,
+    )
     .option('--skip-authenticated', 'SASL-authenticated clients get DUNNO (default)')
     .option('--no-skip-authenticated', 'check SASL-authenticated clients too')
     .addOption(
       new Option(
         '--cache-ttl <seconds>',
-        "how long one message's result answers its other recipients (default 300; 0 = off)",
+        `how long one message's result answers its other recipients (default ${DEFAULT_POLICY_CACHE.ttlSeconds}; 0 = off)`,
       ).argParser(nonNegative),
     )
-    .addOption(new Option('--cache-entries <n>', 'results kept at most (default 10000)').argParser(nonNegative))
-    .action(async (flags: PolicyFlags & { dnsFixture?: string }) => {
-      const built = policySettingsFromFlags(flags, defaultPolicySettings(env.hostname));
+    .addOption(
+      new Option('--cache-entries <n>', `results kept at most (default ${DEFAULT_POLICY_CACHE.maxEntries})`).argParser(
+        nonNegative,
+      ),
+    )
+    .action(async (flags: PolicyFlags & { dnsFixture?: string; config?: string }) => {
+      const base = flags.config === undefined ? defaultPolicySettings(env.hostname) : await fromFile(flags.config, env);
+      if ('exitCode' in base) return done(base);
+      const built = policySettingsFromFlags(flags, base);
       if (!built.ok) return done(usageError('policy', built.reason));
       done(await runPolicy(built.settings, flags.dnsFixture, env));
     });
+}
+
+/** The policy section of a mailward.yaml, read by the same loader as `mailward config check`. */
+async function fromFile(path: string, env: PolicyProgramEnvironment): Promise<PolicySettings | CommandResult> {
+  // Key files belong to the milter: a problem there is `config check`'s to report, not the policy's.
+  const loaded = await loadConfigFile(path, { hostname: env.hostname, checkKeys: false });
+  if (!loaded.ok) {
+    const lines = loaded.errors.map((error) => `mailward policy: ${formatConfigError(error)}\n`).join('');
+    return { exitCode: 1, stdout: '', stderr: lines };
+  }
+  if (loaded.config.policy === undefined) return usageError('policy', `${path} has no policy section`);
+  return loaded.config.policy;
 }
 
 async function runPolicy(

@@ -1,4 +1,7 @@
 import { test } from 'node:test';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { DEFAULT_POLICY_ACTIONS } from '@mailward/milter';
 import type { ProgramEnvironment } from '../src/program.js';
@@ -95,4 +98,47 @@ test('starts, says where it listens, stops when the stop signal fires', async ()
     /^mailward policy: listening on inet:127\.0\.0\.1:\d+ \(DNS 127\.0\.0\.1:9, receiver mx\.test\)$/,
   );
   assert.equal(lines.at(-1), 'mailward policy: stopped');
+});
+
+test('--config: the policy section of mailward.yaml is the base, flags override it; its errors are named', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mailward-policy-config-'));
+  try {
+    const good = join(dir, 'mailward.yaml');
+    await writeFile(good, 'policy:\n  receiver: mx.file.example\n  skipHosts: [10.0.0.0/8]\n');
+    const lines: string[] = [];
+    const stop = new AbortController();
+    const result = await runProgram(
+      ['policy', '--config', good, '--listen', 'inet:127.0.0.1:0', '--dns', '127.0.0.1:9'],
+      {
+        ...env,
+        progress: (line) => {
+          lines.push(line);
+          if (line.includes('listening on')) stop.abort();
+        },
+        stopSignal: stop.signal,
+      },
+    );
+    assert.equal(result.exitCode, 0, result.stderr);
+    assert.match(
+      lines[0] ?? '',
+      /^mailward policy: listening on inet:127\.0\.0\.1:\d+ \(DNS 127\.0\.0\.1:9, receiver mx\.file\.example\)$/,
+    );
+
+    const bad = join(dir, 'bad.yaml');
+    await writeFile(bad, 'policy:\n  skipHost: [10.0.0.0/8]\n');
+    const refused = await runProgram(['policy', '--config', bad], env);
+    assert.equal(refused.exitCode, 1);
+    assert.match(
+      refused.stderr,
+      /^mailward policy: .*bad\.yaml:2:3: policy\.skipHost: unknown key \(did you mean skipHosts\?\)\n$/,
+    );
+
+    const other = join(dir, 'exim-only.yaml');
+    await writeFile(other, 'exim: {}\n');
+    const none = await runProgram(['policy', '--config', other], env);
+    assert.equal(none.exitCode, 2, none.stderr);
+    assert.equal(none.stderr, `mailward policy: ${other} has no policy section\n`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
