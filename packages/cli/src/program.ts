@@ -7,6 +7,7 @@ import { registerDkimCommands } from './dkim-program.js';
 import { registerArcCommands } from './arc-program.js';
 import { registerDmarcCommands } from './dmarc-program.js';
 import { registerReportsCommands } from './reports-program.js';
+import { registerPolicyCommand } from './policy-program.js';
 import { registerConfigCommands } from './config-program.js';
 import { registerEximCommand } from './exim-program.js';
 import { checkCommand } from './commands/check.js';
@@ -277,6 +278,7 @@ dns-failed: DNS does not work from here, or only domains that still fail were re
     result = done;
   });
   registerEximCommand(program, env, (done) => (result = done));
+  registerPolicyCommand(program, env, (done) => (result = done));
 
   try {
     await program.parseAsync([...argv], { from: 'user' });
