@@ -1,13 +1,16 @@
 /**
  * `mailward milter`: flags → MilterSettings → startMilterService, then run until SIGTERM/SIGINT
  * (drain) with SIGHUP re-reading the settings and keys. The settings come from one function,
- * milterSettingsFromFlags, so a configuration file can give the base and the flags override it.
+ * milterSettingsFromFlags: `--config FILE` (mailward.yaml's milter section) gives the base, the
+ * flags override it; SIGHUP reads the file again.
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import { MemoryResolver } from '@mailward/core';
 import { parseListenAddress, readZoneFixture } from '@mailward/adapters';
 import {
+  formatConfigError,
+  loadConfigFile,
   DEFAULT_DNS,
   DEFAULT_INBOUND,
   DEFAULT_INTERNAL_HOSTS,
@@ -152,6 +155,7 @@ const FLAG_OF: Record<MilterSettingName, string> = {
 };
 
 interface MilterCliOptions {
+  config?: string;
   listen?: string;
   authservId?: string;
   dns: string[];
@@ -175,6 +179,7 @@ export function registerMilterCommand(program: Command, env: MilterProgramEnviro
     .description(
       'Run the milter for Postfix (or Sendmail): DKIM-sign outbound mail; verify SPF, DKIM, ARC and DMARC on inbound mail, label it and act on DMARC failures',
     )
+    .option('--config <file>', "take the settings from mailward.yaml's milter section; flags override them")
     .option('--listen <address>', `inet:HOST:PORT or unix:PATH (default ${DEFAULT_MILTER_LISTEN})`)
     .option('--authserv-id <id>', "this receiver's name in Authentication-Results (default: this host name)")
     .addOption(
@@ -244,6 +249,15 @@ export function registerMilterCommand(program: Command, env: MilterProgramEnviro
       const load = async (): Promise<
         { ok: true; settings: MilterSettings } | { ok: false; usage: boolean; reason: string }
       > => {
+        let base = DEFAULT_SETTINGS(env.hostname);
+        if (options.config !== undefined) {
+          // Key files are checked by the service, which names the key and the file.
+          const loaded = await loadConfigFile(options.config, { hostname: env.hostname, checkKeys: false });
+          if (!loaded.ok) return { ok: false, usage: false, reason: loaded.errors.map(formatConfigError).join('; ') };
+          if (loaded.config.milter === undefined)
+            return { ok: false, usage: true, reason: `--config ${options.config} has no milter section` };
+          base = loaded.config.milter;
+        }
         let localPolicy: unknown;
         if (options.localPolicy !== undefined) {
           const read = await readLocalPolicyDocument(options.localPolicy);
@@ -252,7 +266,7 @@ export function registerMilterCommand(program: Command, env: MilterProgramEnviro
         }
         const built = milterSettingsFromFlags(
           { ...options, ...(localPolicy === undefined ? {} : { localPolicy }) },
-          DEFAULT_SETTINGS(env.hostname),
+          base,
         );
         if (!built.ok) return { ok: false, usage: true, reason: `${built.flag} ${built.reason}` };
         return built;
@@ -274,7 +288,9 @@ export function registerMilterCommand(program: Command, env: MilterProgramEnviro
       });
       if (!started.ok) {
         const usage = started.setting === 'internalHosts' || started.setting === 'authservId';
-        return finish(usage ? 2 : 1, `${FLAG_OF[started.setting]}: ${started.reason}`);
+        const where =
+          options.config === undefined ? FLAG_OF[started.setting] : `${FLAG_OF[started.setting]} or ${options.config}`;
+        return finish(usage ? 2 : 1, `${where}: ${started.reason}`);
       }
       const service: MilterService = started.service;
 

@@ -112,3 +112,33 @@ test('runProgram: a start-up error is a result (exit code, one line), not a cras
   assert.match(runs.stderr, /milter: listening on inet:127\.0\.0\.1:\d+ /);
   assert.match(runs.stderr, /milter: stopped/);
 });
+
+test('--config: the milter section is the base, flags override it; errors name the file, line and key', async () => {
+  const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'mailward-milter-config-'));
+  try {
+    const env: ProgramEnvironment = { hostname: 'mx.test', readStdin: () => Promise.resolve(new Uint8Array()) };
+    const good = join(dir, 'good.yaml');
+    await writeFile(
+      good,
+      'authservId: mx.file.example\nmilter:\n  listen: inet:127.0.0.1:0\n  inbound:\n    enforce: true\n',
+    );
+    const runs = await runProgram(['milter', '--config', good, '--quarantine', 'header'], env);
+    assert.equal(runs.exitCode, 0, runs.stderr);
+    assert.match(runs.stderr, /authserv-id mx\.file\.example; no signing keys; enforce; quarantine header;/);
+    const noSection = join(dir, 'policy-only.yaml');
+    await writeFile(noSection, 'policy:\n  receiver: mx.test\n');
+    const missing = await runProgram(['milter', '--config', noSection], env);
+    assert.equal(missing.exitCode, 2);
+    assert.match(missing.stderr, /has no milter section/);
+    const bad = join(dir, 'bad.yaml');
+    await writeFile(bad, 'milter:\n  inbound:\n    quarantine: holdd\n');
+    const invalid = await runProgram(['milter', '--config', bad], env);
+    assert.equal(invalid.exitCode, 1);
+    assert.match(invalid.stderr, /bad\.yaml:3:17: milter\.inbound\.quarantine: expected hold or header/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
