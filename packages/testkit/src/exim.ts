@@ -22,6 +22,10 @@
  *   `exim_user = root`, `exim_group = root` and empties `never_users`.
  * - `-bh IP`: a fake SMTP session as from IP; every ACL runs (readsocket, spam= included), nothing
  *   is delivered or spooled. Debug lines (">>> ...") go to stderr, SMTP replies to stdout.
+ * - `spam =` with `spamd_address = HOST PORT` (classic spamd): Exim sends "REPORT SPAMC/1.2",
+ *   User, Content-length, a blank line, then its spool "mbox" of the message: a "From MAILER-DAEMON"
+ *   line, X-Envelope-From, X-Envelope-To, Exim's own Received, then the message with LF line ends
+ *   (not CRLF). A content checker that verifies DKIM must drop those added lines and restore CRLF.
  * - `-bs` with `-oMa IP`: a real session read from stdin (as root, -oMa sets the client address);
  *   with `queue_only` the message is spooled in the scratch spool_directory, not delivered.
  */
