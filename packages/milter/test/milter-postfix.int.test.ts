@@ -10,13 +10,11 @@
 // connection per SMTP session, so the next session sees the new process.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { NetworkResolver } from '@mailward/adapters';
 import { parseZone, signDkim, verifyDkim } from '@mailward/core';
 import {
@@ -30,12 +28,9 @@ import {
   type SinkMessage,
   type XclientAttributes,
 } from '@mailward/testkit';
+import { startMilterProcess } from './milter-process.js';
 
 const AUTHSERV_ID = 'mx.test.example';
-/** The built CLI of this checkout (MAILWARD_CLI may name another build). */
-const CLI =
-  process.env.MAILWARD_CLI ??
-  resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'cli', 'dist', 'src', 'main.js');
 const clock = { now: () => Date.now() };
 
 /** The outside sender's mail server: SPF allows it for every inbound test domain. */
@@ -107,11 +102,9 @@ interface RunningMilter {
   stop(): Promise<void>;
 }
 
-/** `node main.js milter --listen ... FLAGS`, waiting until it accepts connections. */
+/** `node main.js milter --listen ... FLAGS` (milter-process.ts), once it says it listens. */
 async function startMilter(...flags: string[]): Promise<RunningMilter> {
-  const args = [
-    CLI,
-    'milter',
+  const running = await startMilterProcess([
     '--listen',
     `inet:127.0.0.1:${milterPort}`,
     '--authserv-id',
@@ -127,50 +120,26 @@ async function startMilter(...flags: string[]): Promise<RunningMilter> {
     '--drain-timeout',
     '1000',
     ...flags,
-  ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (chunk: string) => (stderr += chunk));
-  child.stdout?.resume();
+  ]);
   let exited = false;
-  const exit = new Promise<void>((done) =>
-    child.once('exit', () => {
-      exited = true;
-      done();
-    }),
-  );
-  const deadline = Date.now() + 15_000;
-  while (!(await accepts(milterPort))) {
-    if (exited) throw new Error(`mailward milter exited at start:\n${stderr}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`mailward milter did not listen within 15 s:\n${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  void running.exited.then(() => (exited = true));
+  try {
+    await running.waitFor(/listening on/, 15_000);
+  } catch (error) {
+    running.kill('SIGKILL');
+    throw error;
   }
   return {
-    child,
-    log: () => stderr,
+    child: running.child,
+    log: () => running.lines.join('\n'),
     async stop() {
       if (exited) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exit;
+      running.kill('SIGTERM');
+      const timer = setTimeout(() => running.kill('SIGKILL'), 5000);
+      await running.exited;
       clearTimeout(timer);
     },
   };
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      done(true);
-    });
-    socket.once('error', () => done(false));
-  });
 }
 
 async function withMilter(flags: string[], run: (milter: RunningMilter) => Promise<void>): Promise<void> {
@@ -435,6 +404,30 @@ describe('outbound mail (internal host or SASL login)', () => {
     });
   });
 
+  test('mail from a host in a configured --internal-hosts CIDR leaves signed; 127.0.0.1 is then inbound', async () => {
+    // The last --internal-hosts wins (commander), replacing the 127.0.0.0/8 of startMilter.
+    await withMilter(['--internal-hosts', '203.0.113.0/24'], async () => {
+      const sent = await postfix.send({
+        from: 'alice@ours.example',
+        to: ['bob@example.net'],
+        data: outboundMessage('cidr outbound'),
+        xclient: { ADDR: '203.0.113.9', NAME: 'office.ours.example', HELO: 'office.ours.example' },
+      });
+      assert.equal(sent.eod?.code, 250, sent.last.text);
+      await assertSignedByUs((await delivered('cidr outbound')).raw);
+      const local = await postfix.send({
+        from: 'alice@ours.example',
+        to: ['bob@example.net'],
+        data: outboundMessage('loopback now inbound'),
+        xclient: { ADDR: '127.0.0.9', NAME: 'workstation.ours.example', HELO: 'workstation.ours.example' },
+      });
+      assert.equal(local.eod?.code, 250, local.last.text);
+      const got = await delivered('loopback now inbound');
+      assert.equal(field(got.raw, 'DKIM-Signature').length, 0, 'inbound mail is not signed');
+      assert.match(ourResults(got.raw), /\bspf=pass\b/);
+    });
+  });
+
   test('mail from a SASL user (XCLIENT LOGIN=) on an outside address leaves signed', async () => {
     await withMilter([], async () => {
       const sent = await postfix.send({
@@ -466,6 +459,7 @@ describe('the milter process dies', () => {
     assert.equal(sent.lastStage, 'eod', JSON.stringify(sent.steps));
     assert.equal(sent.last.code, 451, sent.last.text);
     assert.match(sent.last.text, /^4\.7\.1 /);
+    assert.equal((await postfix.queue()).length, 0, 'a tempfailed message is not queued');
     await withMilter([], async () => {
       const again = await postfix.send({
         from: 'bounce@sender.example',
