@@ -15,13 +15,21 @@ import {
   DEFAULT_EXIM_LISTEN,
   DEFAULT_INBOUND,
   formatConfigError,
+  EximMetrics,
   loadConfigFile,
   parseListenSpec,
+  serveMetrics,
   startEximServer,
 } from '@mailward/milter';
 import type { CommandResult } from './commands/result.js';
 import { runError, usageError } from './commands/result.js';
 import { setupResolver } from './resolver-setup.js';
+import {
+  METRICS_FLAG_HELP,
+  metricsSettingsFromFlags,
+  metricsTokenOption,
+  missingMetricsToken,
+} from './metrics-flags.js';
 import type { ProgramEnvironment } from './program.js';
 
 /** The flags of `mailward exim`, as commander gives them (absent = not given). */
@@ -34,6 +42,8 @@ export interface EximFlags {
   readonly quarantine?: QuarantineStyle;
   readonly onDnsFailure?: 'tempfail' | 'accept';
   readonly store?: string;
+  readonly metrics?: string;
+  readonly metricsTokenSha256?: string;
 }
 
 /**
@@ -58,7 +68,7 @@ export function eximSettingsFromFlags(flags: EximFlags, base: EximSettings): Exi
     dns,
     inbound,
     ...(store === undefined ? {} : { store }),
-    ...(base.metrics === undefined ? {} : { metrics: base.metrics }),
+    ...metricsSettingsFromFlags(flags, base),
   };
 }
 
@@ -123,6 +133,8 @@ export function registerEximCommand(
       'local policy for DMARC failures (trusted forwarders, mailing lists; YAML or JSON)',
     )
     .option('--store <path>', 'where to record verdicts for DMARC reports')
+    .option('--metrics <host:port>', METRICS_FLAG_HELP)
+    .addOption(metricsTokenOption())
     .addHelpText(
       'after',
       `
@@ -137,6 +149,8 @@ and in acl_smtp_data a "warn spam = nobody:true/defer_ok" statement with $spam_a
       const settings = eximSettingsFromFlags(options, base);
       const listen = parseListenSpec(settings.listen);
       if (!listen.ok) return done(usageError('exim', `--listen ${listen.reason}`));
+      const noToken = missingMetricsToken(settings);
+      if (noToken !== undefined) return done(usageError('exim', noToken));
       if (settings.store !== undefined) {
         // Said plainly rather than accepted and ignored: the verdict journal is not built yet.
         return done(usageError('exim', '--store: recording verdicts is not available in mailward exim yet'));
@@ -154,8 +168,15 @@ and in acl_smtp_data a "warn spam = nobody:true/defer_ok" statement with $spam_a
         if (!read.ok) return done(usageError('exim', `--local-policy ${read.reason}`));
         localPolicy = read.policy;
       }
-      const setup = await setupResolver({ dns: settings.dns.servers, dnsTimeoutMs: settings.dns.timeoutMs });
+      const metrics = new EximMetrics();
+      const setup = await setupResolver({
+        dns: settings.dns.servers,
+        dnsTimeoutMs: settings.dns.timeoutMs,
+        wrapLookups: (resolver) => metrics.countingResolver(resolver),
+      });
       if (!setup.ok) return done(setup.usage ? usageError('exim', setup.reason) : runError('exim', setup.reason));
+      const served = await serveMetrics(metrics.registry, settings);
+      if (!served.ok) return done(runError('exim', served.reason));
       const log = env.progress ?? (() => {});
       let server;
       try {
@@ -163,21 +184,24 @@ and in acl_smtp_data a "warn spam = nobody:true/defer_ok" statement with $spam_a
           settings,
           resolver: setup.resolver,
           log,
+          metrics,
           ...(localPolicy === undefined ? {} : { localPolicy }),
         });
       } catch (error) {
+        await served.endpoint?.close();
         return done(runError('exim', `cannot listen on ${settings.listen}: ${(error as Error).message}`));
       }
       const where =
         server.address.kind === 'unix' ? server.address.path : `${server.address.host}:${server.address.port}`;
       log(
-        `mailward exim listening on ${where} (authserv-id ${settings.authservId}, ${settings.inbound.enforce ? 'enforcing' : 'dry run'}, DNS ${setup.describe})`,
+        `mailward exim listening on ${where}${served.endpoint === undefined ? '' : `, metrics on http://${served.endpoint.address}/metrics`} (authserv-id ${settings.authservId}, ${settings.inbound.enforce ? 'enforcing' : 'dry run'}, DNS ${setup.describe})`,
       );
       await new Promise<void>((resolve) => {
         if (env.stopSignal === undefined || env.stopSignal.aborted) return resolve();
         env.stopSignal.addEventListener('abort', () => resolve(), { once: true });
       });
       await server.close();
+      await served.endpoint?.close();
       log('mailward exim stopped');
       done({ exitCode: 0, stdout: '', stderr: '' });
     });

@@ -24,6 +24,7 @@ import {
   type SigningRuleSettings,
 } from '@mailward/milter';
 import type { CommandResult } from './commands/result.js';
+import { METRICS_FLAG_HELP, metricsTokenOption, missingMetricsToken } from './metrics-flags.js';
 
 export interface MilterProgramEnvironment {
   readonly hostname: string;
@@ -54,6 +55,7 @@ export interface MilterFlags {
   /** The local-policy document, already read from --local-policy FILE. */
   readonly localPolicy?: unknown;
   readonly metrics?: string;
+  readonly metricsTokenSha256?: string;
 }
 
 export type MilterSettingsFromFlags =
@@ -132,6 +134,7 @@ export function milterSettingsFromFlags(flags: MilterFlags, base: MilterSettings
     ...(flags.listen === undefined ? {} : { listen: flags.listen }),
     ...(flags.authservId === undefined ? {} : { authservId: flags.authservId }),
     ...(flags.metrics === undefined ? {} : { metrics: flags.metrics }),
+    ...(flags.metricsTokenSha256 === undefined ? {} : { metricsTokenSha256: flags.metricsTokenSha256 }),
     ...(flags.onError === undefined ? {} : { onError: flags.onError }),
     dns,
     internalHosts,
@@ -170,6 +173,7 @@ interface MilterCliOptions {
   onError?: 'tempfail' | 'accept';
   localPolicy?: string;
   metrics?: string;
+  metricsTokenSha256?: string;
   drainTimeout: number;
 }
 
@@ -228,7 +232,8 @@ export function registerMilterCommand(program: Command, env: MilterProgramEnviro
       '--local-policy <file>',
       'YAML or JSON rules for DMARC failures: trusted forwarders, mailing lists, ARC sealers, actions',
     )
-    .option('--metrics <host:port>', 'serve Prometheus metrics on http://HOST:PORT/metrics (a bare port: 127.0.0.1)')
+    .option('--metrics <host:port>', METRICS_FLAG_HELP)
+    .addOption(metricsTokenOption())
     .addOption(
       new Option('--drain-timeout <ms>', 'on SIGTERM, how long open sessions may finish')
         .argParser(positiveInt)
@@ -282,6 +287,8 @@ export function registerMilterCommand(program: Command, env: MilterProgramEnviro
       }
       const first = await load();
       if (!first.ok) return finish(first.usage ? 2 : 1, first.reason);
+      const noToken = missingMetricsToken(first.settings);
+      if (noToken !== undefined) return finish(2, noToken);
       const started = await startMilterService(first.settings, {
         log,
         ...(fixtureResolver === undefined ? {} : { resolver: fixtureResolver }),

@@ -16,6 +16,7 @@ import {
   DEFAULT_POLICY_SKIP_HOSTS,
   formatConfigError,
   loadConfigFile,
+  PolicyMetrics,
   startPolicyService,
   type PolicyAction,
   type PolicySettings,
@@ -23,6 +24,12 @@ import {
 import type { CommandResult } from './commands/result.js';
 import { runError, usageError } from './commands/result.js';
 import { setupResolver } from './resolver-setup.js';
+import {
+  METRICS_FLAG_HELP,
+  metricsSettingsFromFlags,
+  metricsTokenOption,
+  missingMetricsToken,
+} from './metrics-flags.js';
 
 type Done = (result: CommandResult) => void;
 
@@ -50,6 +57,8 @@ export interface PolicyFlags {
   readonly skipAuthenticated?: boolean;
   readonly cacheTtl?: number;
   readonly cacheEntries?: number;
+  readonly metrics?: string;
+  readonly metricsTokenSha256?: string;
 }
 
 const RESULTS = ['fail', 'softfail', 'neutral', 'none', 'pass', 'temperror', 'permerror'] as const;
@@ -106,6 +115,7 @@ export function policySettingsFromFlags(
         ttlSeconds: flags.cacheTtl ?? base.cache.ttlSeconds,
         maxEntries: flags.cacheEntries ?? base.cache.maxEntries,
       },
+      ...metricsSettingsFromFlags(flags, base),
     },
   };
 }
@@ -152,11 +162,15 @@ export function registerPolicyCommand(program: Command, env: PolicyProgramEnviro
         nonNegative,
       ),
     )
+    .option('--metrics <host:port>', METRICS_FLAG_HELP)
+    .addOption(metricsTokenOption())
     .action(async (flags: PolicyFlags & { dnsFixture?: string; config?: string }) => {
       const base = flags.config === undefined ? defaultPolicySettings(env.hostname) : await fromFile(flags.config, env);
       if ('exitCode' in base) return done(base);
       const built = policySettingsFromFlags(flags, base);
       if (!built.ok) return done(usageError('policy', built.reason));
+      const noToken = missingMetricsToken(built.settings);
+      if (noToken !== undefined) return done(usageError('policy', noToken));
       done(await runPolicy(built.settings, flags.dnsFixture, env));
     });
 }
@@ -179,20 +193,25 @@ async function runPolicy(
   env: PolicyProgramEnvironment,
 ): Promise<CommandResult> {
   const say = env.progress ?? (() => undefined);
+  const metrics = new PolicyMetrics();
   const setup = await setupResolver({
     ...(dnsFixture === undefined ? { dns: settings.dns.servers } : { dnsFixture }),
     dnsTimeoutMs: settings.dns.timeoutMs,
+    wrapLookups: (resolver) => metrics.countingResolver(resolver),
   });
   if (!setup.ok) return setup.usage ? usageError('policy', setup.reason) : runError('policy', setup.reason);
   let started;
   try {
-    started = await startPolicyService({ settings, resolver: setup.resolver, log: say });
+    started = await startPolicyService({ settings, resolver: setup.resolver, log: say, metrics });
   } catch (error) {
     return runError('policy', describeSystemError(error) ?? (error instanceof Error ? error.message : String(error)));
   }
   if (!started.ok) return usageError('policy', started.error);
   const service = started.service;
-  say(`mailward policy: listening on ${service.address} (DNS ${setup.describe}, receiver ${settings.receiver})`);
+  const metricsAt = service.metricsAddress === undefined ? '' : `, metrics on http://${service.metricsAddress}/metrics`;
+  say(
+    `mailward policy: listening on ${service.address}${metricsAt} (DNS ${setup.describe}, receiver ${settings.receiver})`,
+  );
   await new Promise<void>((resolve) => {
     if (env.stopSignal === undefined || env.stopSignal.aborted) return resolve();
     env.stopSignal.addEventListener('abort', () => resolve(), { once: true });

@@ -19,6 +19,8 @@ export interface DnsOptions {
   readonly queriesPerSocket?: number;
   /** 'udp' (default) or 'tcp' (pipelined connections, for scans). */
   readonly transport?: 'udp' | 'tcp';
+  /** Wraps the resolver that does the lookups, under the cache (a service's metrics count what is sent). */
+  readonly wrapLookups?: (resolver: Resolver) => Resolver;
 }
 
 export type ResolverSetup =
@@ -41,7 +43,8 @@ export async function setupResolver(options: DnsOptions): Promise<ResolverSetup>
   if (options.dnsFixture !== undefined) {
     const fixture = await readZoneFixture(options.dnsFixture);
     if (!fixture.ok) return { ok: false, reason: fixture.reason, usage: false };
-    return { ok: true, resolver: new MemoryResolver(fixture.zone), describe: `fixture ${options.dnsFixture}` };
+    const memory = new MemoryResolver(fixture.zone);
+    return { ok: true, resolver: options.wrapLookups?.(memory) ?? memory, describe: `fixture ${options.dnsFixture}` };
   }
   let servers: DnsServer[];
   if (options.dns && options.dns.length > 0) {
@@ -70,9 +73,10 @@ export async function setupResolver(options: DnsOptions): Promise<ResolverSetup>
     ...(options.queriesPerSocket === undefined ? {} : { queriesPerSocket: options.queriesPerSocket }),
     ...(transport === undefined ? {} : { transport }),
   });
+  const lookups = options.wrapLookups?.(network) ?? network;
   return {
     ok: true,
-    resolver: options.cache === false ? network : new CachingResolver(network, Date),
+    resolver: options.cache === false ? lookups : new CachingResolver(lookups, Date),
     describe: servers.map((s) => `${s.host}:${s.port}`).join(', '),
     queriesSent: () => network.stats.queries,
     ...(note === undefined ? {} : { note }),

@@ -75,6 +75,8 @@ export interface MilterSettings {
   readonly store?: string;
   /** `HOST:PORT` for Prometheus metrics (`/metrics`); off when absent. */
   readonly metrics?: string;
+  /** SHA-256 (hex) of the bearer token `/metrics` asks for; required with `metrics` (config/metrics-token.ts). */
+  readonly metricsTokenSha256?: string;
   /**
    * What a message gets when handling it failed (a bug, never a verdict): `tempfail` (default,
    * 451 4.3.0: the sender retries) or `accept` (unchecked, unsigned).
@@ -112,6 +114,7 @@ export interface PolicySettings {
   readonly skipAuthenticated: boolean;
   readonly cache: { readonly ttlSeconds: number; readonly maxEntries: number };
   readonly metrics?: string;
+  readonly metricsTokenSha256?: string;
 }
 
 /**
@@ -137,6 +140,7 @@ export interface EximSettings {
   readonly inbound: InboundSettings;
   readonly store?: string;
   readonly metrics?: string;
+  readonly metricsTokenSha256?: string;
 }
 
 /** rspamd's normal worker port: Exim's `spamd_address = 127.0.0.1 11333 variant=rspamd`. */

@@ -5,3 +5,4 @@ export type { ConfigError } from './errors.js';
 export { formatConfigError } from './errors.js';
 export * from './defaults.js';
 export { configSections, summarizeConfig } from './summary.js';
+export { METRICS_TOKEN_HOWTO, sha256HexProblem } from './metrics-token.js';

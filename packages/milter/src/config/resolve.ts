@@ -32,8 +32,18 @@ import {
 } from './defaults.js';
 import type { ConfigPath } from './errors.js';
 import type { PlacedProblem } from './issues.js';
-import type { RawConfig, RawDns, RawExim, RawInbound, RawMilter, RawPolicy, RawSigningKey } from './schema.js';
+import type {
+  RawConfig,
+  RawDns,
+  RawExim,
+  RawInbound,
+  RawMilter,
+  RawPolicy,
+  RawSigningKey,
+  SectionName,
+} from './schema.js';
 import { domainProblem, normalDomain } from './values.js';
+import { METRICS_TOKEN_HOWTO } from './metrics-token.js';
 
 export interface MailwardConfig {
   readonly milter?: MilterSettings;
@@ -102,7 +112,7 @@ function milterSettings(section: RawMilter, context: Context): MilterSettings {
     inbound: inbound('milter', section.inbound, context),
     ...(section.arcSeal === undefined ? {} : { arcSeal: signingKey(section.arcSeal, ['milter', 'arcSeal'], context) }),
     ...(section.store === undefined ? {} : { store: store(section.store, context) }),
-    ...(section.metrics === undefined ? {} : { metrics: section.metrics }),
+    ...metricsSettings('milter', section, context),
   };
 }
 
@@ -120,7 +130,7 @@ function policySettings(section: RawPolicy, context: Context): PolicySettings {
     skipHosts: section.skipHosts ?? DEFAULT_POLICY_SKIP_HOSTS,
     skipAuthenticated: section.skipAuthenticated ?? DEFAULT_POLICY_SKIP_AUTHENTICATED,
     cache: { ...DEFAULT_POLICY_CACHE, ...section.cache },
-    ...(section.metrics === undefined ? {} : { metrics: section.metrics }),
+    ...metricsSettings('policy', section, context),
   };
 }
 
@@ -131,7 +141,7 @@ function eximSettings(section: RawExim, context: Context): EximSettings {
     dns: dns(section.dns, context.raw.dns),
     inbound: inbound('exim', section.inbound, context),
     ...(section.store === undefined ? {} : { store: store(section.store, context) }),
-    ...(section.metrics === undefined ? {} : { metrics: section.metrics }),
+    ...metricsSettings('exim', section, context),
   };
 }
 
@@ -271,4 +281,26 @@ function store(text: string, context: Context): string {
 function relativeTo(file: string, context: Context): string {
   const base = context.options.baseDir;
   return base === undefined || isAbsolute(file) ? file : join(base, file);
+}
+
+/**
+ * `metrics` with the hash of its token. Without the hash the endpoint would be open to anyone on
+ * the network, so the file is refused rather than started that way (config/metrics-token.ts).
+ */
+function metricsSettings(
+  section: SectionName,
+  raw: { metrics?: string | undefined; metricsTokenSha256?: string | undefined },
+  context: Context,
+): { metrics?: string; metricsTokenSha256?: string } {
+  if (raw.metrics !== undefined && raw.metricsTokenSha256 === undefined) {
+    context.report(
+      [section, 'metrics'],
+      `needs ${section}.metricsTokenSha256 next to it (every scrape must send the token): ${METRICS_TOKEN_HOWTO}`,
+    );
+  }
+  return {
+    ...(raw.metrics === undefined ? {} : { metrics: raw.metrics }),
+    // Lower case: sha256sum prints it so, and the summary shows one form.
+    ...(raw.metricsTokenSha256 === undefined ? {} : { metricsTokenSha256: raw.metricsTokenSha256.toLowerCase() }),
+  };
 }

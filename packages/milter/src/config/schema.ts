@@ -12,6 +12,7 @@ import {
   networkProblem,
   resolverProblem,
 } from './values.js';
+import { sha256HexProblem } from './metrics-token.js';
 
 /** A string checked by one of values.ts' functions, its reason reported at the value. */
 function checked(problem: (text: string) => string | undefined): z.ZodType<string> {
@@ -34,6 +35,7 @@ const network = checked(networkProblem);
 const listen = checked(listenProblem);
 const hostPort = checked(hostPortProblem);
 const path = z.string().min(1);
+const tokenSha256 = checked(sha256HexProblem);
 const quarantine = z.enum(['hold', 'header']);
 const policyAction = z.enum(['reject', 'defer', 'prepend', 'dunno']);
 
@@ -73,6 +75,7 @@ const milter = z.strictObject({
   arcSeal: signingKey.optional(),
   store: path.optional(),
   metrics: hostPort.optional(),
+  metricsTokenSha256: tokenSha256.optional(),
 });
 
 const policy = z.strictObject({
@@ -100,6 +103,7 @@ const policy = z.strictObject({
     })
     .optional(),
   metrics: hostPort.optional(),
+  metricsTokenSha256: tokenSha256.optional(),
 });
 
 const exim = z.strictObject({
@@ -109,6 +113,7 @@ const exim = z.strictObject({
   inbound: inbound.optional(),
   store: path.optional(),
   metrics: hostPort.optional(),
+  metricsTokenSha256: tokenSha256.optional(),
 });
 
 export const configSchema = z.strictObject({

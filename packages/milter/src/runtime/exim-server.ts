@@ -19,6 +19,7 @@ import type { EximCheckOutcome } from '../exim/check.js';
 import { encodeEximProtocolError } from '../exim/reply.js';
 import { parseListenSpec } from '../exim/listen.js';
 import type { ListenAddress } from '../exim/listen.js';
+import { eximMessageLabels, type EximMetrics } from './metrics-exim.js';
 
 export interface EximServerOptions {
   readonly settings: EximSettings;
@@ -41,6 +42,8 @@ export interface EximServerOptions {
    * our "try again later" rather than timing out itself.
    */
   readonly checkTimeoutMs?: number;
+  /** Counts messages, check times and request errors (the caller serves them; metrics-serve.ts). */
+  readonly metrics?: EximMetrics;
 }
 
 export interface EximServer {
@@ -77,10 +80,12 @@ export async function startEximServer(options: EximServerOptions): Promise<EximS
     socket.on('error', () => socket.destroy());
     socket.setTimeout(idleMs, () => {
       options.log(`exim connection from ${peer(socket)}: no data for ${idleMs / 1000} s, closed`);
+      options.metrics?.requestError('idle');
       socket.destroy();
     });
     const deadline = setTimeout(() => {
       options.log(`exim connection from ${peer(socket)}: request not complete after ${requestMs / 1000} s, closed`);
+      options.metrics?.requestError('request-timeout');
       socket.destroy();
     }, requestMs);
     socket.on('close', () => clearTimeout(deadline));
@@ -93,6 +98,7 @@ export async function startEximServer(options: EximServerOptions): Promise<EximS
       clearTimeout(deadline);
       if (result.state === 'error') {
         options.log(`exim connection from ${peer(socket)}: bad request: ${result.reason}`);
+        options.metrics?.requestError('bad-request');
         socket.end(encodeEximProtocolError(result.reason), 'latin1');
         return;
       }
@@ -108,16 +114,34 @@ export async function startEximServer(options: EximServerOptions): Promise<EximS
   };
 
   const answer = async (request: EximRequest): Promise<EximCheckOutcome> => {
+    const started = performance.now();
+    const counted = (outcome: EximCheckOutcome, labels = eximMessageLabels(outcome)): EximCheckOutcome => {
+      options.metrics?.message(labels, (performance.now() - started) / 1000);
+      return outcome;
+    };
     let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
     const late = new Promise<EximCheckOutcome>((resolve) => {
-      timer = setTimeout(() => resolve(eximTimeoutOutcome(request, checkOptions, checkMs / 1000)), checkMs);
+      timer = setTimeout(() => {
+        timedOut = true;
+        resolve(eximTimeoutOutcome(request, checkOptions, checkMs / 1000));
+      }, checkMs);
     });
     try {
-      return await Promise.race([checkEximRequest(request, checkOptions), late]);
+      const outcome = await Promise.race([checkEximRequest(request, checkOptions), late]);
+      if (!timedOut) return counted(outcome);
+      options.metrics?.requestError('check-timeout');
+      const action = options.settings.inbound.onDnsFailure === 'accept' ? 'none' : 'tempfail';
+      return counted(outcome, { verdict: 'timeout', action });
     } catch (error) {
       // A bug, not the sender's fault: Exim defers the message (or accepts it with /defer_ok).
       const reason = `internal error: ${error instanceof Error ? error.message : String(error)}`;
-      return { reply: encodeEximProtocolError(reason), log: `exim queue-id=${request.queueId ?? '-'} ${reason}` };
+      options.metrics?.requestError('internal');
+      const outcome = {
+        reply: encodeEximProtocolError(reason),
+        log: `exim queue-id=${request.queueId ?? '-'} ${reason}`,
+      };
+      return counted(outcome, { verdict: 'error', action: 'tempfail' });
     } finally {
       clearTimeout(timer);
     }
@@ -130,7 +154,9 @@ export async function startEximServer(options: EximServerOptions): Promise<EximS
     options.log(
       `exim connection from ${data?.remoteAddress ?? '-'} refused: ${server.maxConnections} connections already open`,
     );
+    options.metrics?.requestError('refused');
   });
+  options.metrics?.watchConnections(() => sockets.size);
   const address = parsed.address;
   if (address.kind === 'unix') await rm(address.path, { force: true });
   await new Promise<void>((resolve, reject) => {

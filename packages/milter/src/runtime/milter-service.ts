@@ -27,7 +27,9 @@ import { MILTER_WANTS } from '../milter/wants.js';
 import { loadArcSealKey, loadSigning } from './keys.js';
 import { parseInternalHosts } from './internal-hosts.js';
 import { messageLogLine, oneLine, type LogSink } from './logger.js';
-import { MilterMetrics, parseMetricsAddress, startMetricsEndpoint, type MetricsEndpoint } from './metrics.js';
+import { MilterMetrics } from './metrics.js';
+import type { MetricsEndpoint } from './metrics-endpoint.js';
+import { serveMetrics } from './metrics-serve.js';
 
 export interface MilterServiceDeps {
   readonly log: LogSink;
@@ -82,20 +84,9 @@ export async function startMilterService(
   let current = first.pipeline;
   let currentSettings = settings;
 
-  let metricsEndpoint: MetricsEndpoint | undefined;
-  if (settings.metrics !== undefined) {
-    const address = parseMetricsAddress(settings.metrics);
-    if (!address.ok) return { ok: false, setting: 'metrics', reason: `metrics address ${address.reason}` };
-    try {
-      metricsEndpoint = await startMetricsEndpoint(metrics.registry, address.host, address.port);
-    } catch (error) {
-      return {
-        ok: false,
-        setting: 'metrics',
-        reason: `metrics on ${settings.metrics}: ${listenError(error, 'is another program serving metrics there?')}`,
-      };
-    }
-  }
+  const served = await serveMetrics(metrics.registry, settings);
+  if (!served.ok) return { ok: false, setting: 'metrics', reason: served.reason };
+  const metricsEndpoint: MetricsEndpoint | undefined = served.endpoint;
 
   let idle: (() => void) | undefined;
   try {
@@ -150,6 +141,7 @@ export async function startMilterService(
       const restartOnly = [
         next.listen !== currentSettings.listen ? `listen (${currentSettings.listen})` : undefined,
         next.metrics !== currentSettings.metrics ? `metrics (${currentSettings.metrics ?? 'off'})` : undefined,
+        next.metricsTokenSha256 !== currentSettings.metricsTokenSha256 ? 'metrics token' : undefined,
       ].filter((x) => x !== undefined);
       current = built.pipeline;
       currentSettings = next;

@@ -21,6 +21,7 @@ import { formatListenAddress, parseListenAddress, type ListenAddress } from '@ma
 import type { PolicyDecoderLimits, PolicyRequest } from '../policy/request-decoder.js';
 import { PolicyRequestDecoder } from '../policy/request-decoder.js';
 import { encodePolicyReply } from '../policy/reply-encoder.js';
+import type { PolicyConnectionEnd } from './metrics-policy.js';
 
 export interface PolicyServerOptions {
   readonly listen: string;
@@ -31,6 +32,8 @@ export interface PolicyServerOptions {
   /** Connections at once; more are closed at once (Postfix opens one per smtpd process). Default 512. */
   readonly maxConnections?: number;
   readonly limits?: Partial<PolicyDecoderLimits>;
+  /** Called once per connection, with why it ended (for the metrics). */
+  readonly onConnectionEnd?: (reason: PolicyConnectionEnd) => void;
 }
 
 export interface PolicyServer {
@@ -45,15 +48,17 @@ export async function startPolicyServer(options: PolicyServerOptions): Promise<P
   if (!parsed.ok) throw new Error(parsed.error.replace(/^milter address/, 'policy address'));
   const sockets = new Set<Socket>();
   const maxConnections = options.maxConnections ?? 512;
+  let closing = false;
   const server = createServer({ allowHalfOpen: true }, (socket) => {
     if (sockets.size >= maxConnections) {
       options.log(`policy: ${peerOf(socket)}: over ${maxConnections} connections, closed`);
+      options.onConnectionEnd?.('over-limit');
       socket.destroy();
       return;
     }
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    serveConnection(socket, options);
+    serveConnection(socket, options, () => closing);
   });
   const address = await listen(server, parsed.address);
   return {
@@ -63,6 +68,7 @@ export async function startPolicyServer(options: PolicyServerOptions): Promise<P
     },
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      closing = true;
       for (const socket of sockets) socket.destroy();
       await closed;
       if (address.kind === 'unix') await unlink(address.path).catch(() => undefined);
@@ -70,17 +76,19 @@ export async function startPolicyServer(options: PolicyServerOptions): Promise<P
   };
 }
 
-function serveConnection(socket: Socket, options: PolicyServerOptions): void {
+function serveConnection(socket: Socket, options: PolicyServerOptions, serverClosing: () => boolean): void {
   const peer = peerOf(socket);
   const decoder = new PolicyRequestDecoder(options.limits);
   const queue: PolicyRequest[] = [];
   let busy = false;
   let peerEnded = false;
   let closed = false;
+  let ended: PolicyConnectionEnd | undefined;
 
-  const drop = (why: string) => {
+  const drop = (reason: PolicyConnectionEnd, why: string) => {
     if (closed) return;
     closed = true;
+    ended = reason;
     queue.length = 0;
     options.log(`policy: ${peer}: ${why}; connection closed`);
     socket.destroy();
@@ -99,7 +107,7 @@ function serveConnection(socket: Socket, options: PolicyServerOptions): void {
         // A client that sends requests but never reads the replies must not grow our buffer.
         if (!socket.write(encodePolicyReply(answer.action))) await drained(socket);
       } catch (error) {
-        drop(`could not answer: ${error instanceof Error ? error.message : String(error)}`);
+        drop('answer-error', `could not answer: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
     busy = false;
@@ -109,24 +117,25 @@ function serveConnection(socket: Socket, options: PolicyServerOptions): void {
     else socket.resume();
   };
 
-  socket.setTimeout(options.idleTimeoutMs ?? 330_000, () => drop('idle too long'));
+  socket.setTimeout(options.idleTimeoutMs ?? 330_000, () => drop('idle', 'idle too long'));
   socket.on('data', (chunk: Buffer) => {
     const decoded = decoder.push(chunk);
-    if (!decoded.ok) return drop(`bad request: ${decoded.error}`);
+    if (!decoded.ok) return drop('bad-request', `bad request: ${decoded.error}`);
     queue.push(...decoded.requests);
     void work();
   });
   socket.on('end', () => {
     peerEnded = true;
     const decoded = decoder.finish();
-    if (!decoded.ok) return drop(`bad request: ${decoded.error}`);
+    if (!decoded.ok) return drop('bad-request', `bad request: ${decoded.error}`);
     queue.push(...decoded.requests);
     void work();
   });
-  socket.on('error', (error) => drop(`socket error: ${error.message}`));
+  socket.on('error', (error) => drop('socket-error', `socket error: ${error.message}`));
   socket.on('close', () => {
     closed = true;
     queue.length = 0;
+    options.onConnectionEnd?.(ended ?? (serverClosing() ? 'server-close' : 'closed'));
   });
 }
 

@@ -1,12 +1,16 @@
 /**
  * `mailward policy` as a library call: validates the settings, builds the evaluator on the given
- * resolver and starts the socket server. The CLI (and the lead's YAML-driven start) call this.
+ * resolver and starts the socket server, and the metrics endpoint when `metrics` is set. The CLI
+ * (and the lead's YAML-driven start) call this.
  */
 import { parseListenAddress } from '@mailward/adapters';
 import type { Clock, Resolver } from '@mailward/core';
 import { PolicyEvaluator } from '../policy/evaluate.js';
 import { compilePolicySettings } from '../policy/plan.js';
 import type { PolicySettings } from '../settings.js';
+import type { MetricsEndpoint } from './metrics-endpoint.js';
+import { PolicyMetrics } from './metrics-policy.js';
+import { serveMetrics } from './metrics-serve.js';
 import type { PolicyServer, PolicyServerOptions } from './policy-server.js';
 import { startPolicyServer } from './policy-server.js';
 
@@ -16,10 +20,19 @@ export interface PolicyServiceOptions {
   readonly log: (line: string) => void;
   readonly clock?: Clock;
   readonly server?: Pick<PolicyServerOptions, 'idleTimeoutMs' | 'maxConnections' | 'limits'>;
+  /**
+   * The metrics to count into. Give them when `resolver` already counts its network lookups
+   * through `metrics.countingResolver` (under its cache, as the CLI does); without them the
+   * service makes its own and counts the lookups the checks ask for, above any cache.
+   */
+  readonly metrics?: PolicyMetrics;
 }
 
 export interface PolicyService extends PolicyServer {
   readonly evaluator: PolicyEvaluator;
+  readonly metrics: PolicyMetrics;
+  /** Where /metrics is served, when asked. */
+  readonly metricsAddress?: string;
 }
 
 export type StartPolicyServiceResult = { ok: true; service: PolicyService } | { ok: false; error: string };
@@ -29,25 +42,50 @@ export async function startPolicyService(options: PolicyServiceOptions): Promise
   if (!compiled.ok) return { ok: false, error: compiled.error };
   const listen = parseListenAddress(options.settings.listen);
   if (!listen.ok) return { ok: false, error: listen.error.replace(/^milter address/, 'policy address') };
-  const evaluator = new PolicyEvaluator(compiled.compiled, {
-    resolver: options.resolver,
-    clock: options.clock ?? Date,
-  });
-  const server = await startPolicyServer({
-    ...options.server,
-    listen: options.settings.listen,
-    answer: (request) => evaluator.answer(request),
-    log: options.log,
-  });
+  const metrics = options.metrics ?? new PolicyMetrics();
+  const resolver = options.metrics === undefined ? metrics.countingResolver(options.resolver) : options.resolver;
+  const evaluator = new PolicyEvaluator(compiled.compiled, { resolver, clock: options.clock ?? Date });
+  const served = await serveMetrics(metrics.registry, options.settings);
+  if (!served.ok) return { ok: false, error: served.reason };
+  const endpoint: MetricsEndpoint | undefined = served.endpoint;
+  let server: PolicyServer;
+  try {
+    server = await startPolicyServer({
+      ...options.server,
+      listen: options.settings.listen,
+      answer: async (request) => {
+        const started = performance.now();
+        try {
+          const answer = await evaluator.answer(request);
+          metrics.answered(answer, (performance.now() - started) / 1000);
+          return answer;
+        } catch (error) {
+          metrics.answerFailed();
+          throw error;
+        }
+      },
+      log: options.log,
+      onConnectionEnd: (reason) => metrics.connectionEnded(reason),
+    });
+  } catch (error) {
+    await endpoint?.close();
+    throw error;
+  }
+  metrics.watchConnections(() => server.connections);
   return {
     ok: true,
     service: {
       evaluator,
+      metrics,
+      ...(endpoint === undefined ? {} : { metricsAddress: endpoint.address }),
       address: server.address,
       get connections() {
         return server.connections;
       },
-      close: () => server.close(),
+      close: async () => {
+        await server.close();
+        await endpoint?.close();
+      },
     },
   };
 }
