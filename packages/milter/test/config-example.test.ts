@@ -25,6 +25,9 @@ const SHARED_LOCAL_POLICY = {
   actions: { reject: 'quarantine' },
 };
 
+// sha256 of "example-token-do-not-use", the example's token.
+const EXAMPLE_TOKEN_SHA256 = '3690a4a2ed3b26b46a696e9ab873a300d9da3ae56bc84352e2bf724885c91dfd';
+
 const EXPECTED: MailwardConfig = {
   milter: {
     listen: 'inet:127.0.0.1:8894',
@@ -53,6 +56,7 @@ const EXPECTED: MailwardConfig = {
     arcSeal: { domain: 'example.com', selector: 'arc2026', keyFile: '/etc/mailward/keys/example.com.arc2026.pem' },
     store: '/etc/mailward/data/verdicts.sqlite',
     metrics: '127.0.0.1:9894',
+    metricsTokenSha256: EXAMPLE_TOKEN_SHA256,
   },
   policy: {
     listen: 'inet:127.0.0.1:10040',
@@ -72,6 +76,7 @@ const EXPECTED: MailwardConfig = {
     skipAuthenticated: true,
     cache: { ttlSeconds: 60, maxEntries: 10000 },
     metrics: '127.0.0.1:9895',
+    metricsTokenSha256: EXAMPLE_TOKEN_SHA256,
   },
   exim: {
     listen: 'inet:127.0.0.1:11333',
@@ -86,6 +91,7 @@ const EXPECTED: MailwardConfig = {
     },
     store: 'postgres://mailward@127.0.0.1/mailward',
     metrics: '[::1]:9896',
+    metricsTokenSha256: EXAMPLE_TOKEN_SHA256,
   },
 };
 

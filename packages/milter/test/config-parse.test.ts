@@ -37,7 +37,7 @@ test('an unknown key is reported at the key, with the closest known key', () => 
   ]);
   // Nothing close: the known keys are listed instead.
   assert.deepEqual(errorsOf('exim:\n  colour: blue\n'), [
-    'mailward.yaml:2:3: exim.colour: unknown key (expected one of listen, authservId, dns, inbound, store, metrics)',
+    'mailward.yaml:2:3: exim.colour: unknown key (expected one of listen, authservId, dns, inbound, store, metrics, metricsTokenSha256)',
   ]);
   assert.deepEqual(errorsOf('miltr: {}\n'), ['mailward.yaml:1:1: miltr: unknown key (did you mean milter?)']);
 });

@@ -4,6 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
+import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { verifyDkim, type milter } from '@mailward/core';
 import { MilterClient } from '@mailward/adapters';
@@ -79,10 +80,17 @@ function sample(text: string, name: string, labels: string): number {
 
 test('metrics: a real scrape shows messages, DNS outcomes, sessions and latencies move', async () => {
   const port = await freePort();
-  const { proc, address } = await start(['--metrics', `127.0.0.1:${port}`]);
+  const token = 'milter-scrape-token-0123456789abcdef';
+  const hash = createHash('sha256').update(token).digest('hex');
+  const { proc, address } = await start(['--metrics', `127.0.0.1:${port}`, '--metrics-token-sha256', hash]);
   try {
+    const unauthorized = await fetch(`http://127.0.0.1:${port}/metrics`);
+    assert.equal(unauthorized.status, 401);
+    assert.match(unauthorized.headers.get('www-authenticate') ?? '', /^Bearer/);
     const scrape = async () => {
-      const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+      const response = await fetch(`http://127.0.0.1:${port}/metrics`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       assert.equal(response.status, 200);
       assert.match(response.headers.get('content-type') ?? '', /^text\/plain/);
       return response.text();
@@ -111,6 +119,17 @@ test('metrics: a real scrape shows messages, DNS outcomes, sessions and latencie
   } finally {
     await stop(proc);
   }
+});
+
+test('--metrics without --metrics-token-sha256: exit 2, one line naming both flags and how to make a token', async () => {
+  const proc = await startMilterProcess(['--listen', 'inet:127.0.0.1:0', '--metrics', '127.0.0.1:0']);
+  const end = await proc.exited;
+  assert.equal(end.code, 2);
+  assert.equal(proc.lines.filter((l) => l !== '').length, 1, proc.lines.join('\n'));
+  assert.match(
+    proc.lines[0] ?? '',
+    /^mailward milter: --metrics 127\.0\.0\.1:0 needs --metrics-token-sha256 HEX .*openssl rand -hex 32 .*sha256sum/,
+  );
 });
 
 test('SIGHUP swaps the key for new sessions; an open session finishes with the old one; a bad reload keeps the old settings', async () => {
