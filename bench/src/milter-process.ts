@@ -1,0 +1,92 @@
+/**
+ * A long-running milter process for the bench (OpenDKIM, OpenDMARC, `mailward milter`): spawned
+ * in its own process group (so stop() reaches anything it forks), output kept in a log file for
+ * error messages, ready when its TCP port accepts a connection, killed when the bench exits.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+
+export interface MilterProcess {
+  readonly name: string;
+  /** Postfix's notation: inet:127.0.0.1:PORT. */
+  readonly address: string;
+  readonly pid: number;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export interface StartMilterProcessOptions {
+  readonly name: string;
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly port: number;
+  readonly logPath: string;
+  readonly readyTimeoutMs?: number;
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export async function startMilterProcess(options: StartMilterProcessOptions): Promise<MilterProcess> {
+  const logFd = openSync(options.logPath, 'a');
+  const child: ChildProcess = spawn(options.command, [...options.args], {
+    detached: true,
+    stdio: ['ignore', logFd, logFd],
+  });
+  closeSync(logFd);
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`${options.name}: ${options.command} did not start`);
+  child.unref();
+  let exited = false;
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
+  const killAtExit = (): void => killGroup(pid, 'SIGKILL');
+  process.once('exit', killAtExit);
+  const log = (): string => {
+    try {
+      return readFileSync(options.logPath, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const stop = async (): Promise<void> => {
+    process.removeListener('exit', killAtExit);
+    if (exited) return;
+    killGroup(pid, 'SIGTERM');
+    const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), 3000);
+    await exit;
+    clearTimeout(timer);
+  };
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 15_000);
+  for (;;) {
+    if (exited) throw new Error(`${options.name} exited during startup:\n${log()}`);
+    if (await accepts(options.port)) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`${options.name} did not listen on port ${options.port}:\n${log()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { name: options.name, address: `inet:127.0.0.1:${options.port}`, pid, log, stop };
+}
