@@ -55,3 +55,24 @@ export function checkDmarcPass(outcome: Outcome, authservId: string): string | u
   if ('problem' in found) return found.problem;
   return found.result === 'pass' ? undefined : `${authservId} says dmarc=${found.result}, not pass`;
 }
+
+/** Whether the side's own Authentication-Results say dkim=pass for a signature with s=selector. */
+export function checkDkimPass(outcome: Outcome, authservId: string, selector: string): string | undefined {
+  const message = delivered(outcome);
+  if (typeof message === 'string') return `message not accepted: ${message}`;
+  const { headers } = splitHeaderLines(message);
+  const seen: string[] = [];
+  for (const line of headers) {
+    const colon = line.indexOf(':');
+    if (line.slice(0, colon).trim().toLowerCase() !== 'authentication-results') continue;
+    const parsed = parseAuthenticationResults(line.slice(colon + 1));
+    if (!parsed.ok || parsed.value.authservId.toLowerCase() !== authservId.toLowerCase()) continue;
+    for (const entry of parsed.value.results) {
+      if (entry.method !== 'dkim') continue;
+      const s = entry.properties.find((p) => p.ptype === 'header' && p.property === 's')?.value;
+      seen.push(`dkim=${entry.result} s=${s ?? '?'}`);
+      if (entry.result === 'pass' && s === selector) return undefined;
+    }
+  }
+  return `${authservId} has no dkim=pass for s=${selector} (${seen.join(', ') || 'no dkim results'})`;
+}

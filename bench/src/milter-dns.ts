@@ -7,7 +7,7 @@
  *   mount namespace (`unshare -m`) with a resolv.conf naming the forwarder bind-mounted over
  *   /etc/resolv.conf (see milter-peers.ts); the machine's own file is never touched. Port 53 is
  *   why the forwarder exists.
- * - OpenDKIM resolves with libunbound (`ResolverConfiguration`): forwarded to the same address.
+ * - OpenDKIM resolves with libunbound: `Nameservers 127.77.X.1` (port 53 implied).
  * - mailward's milter gets `--dns 127.77.X.1:53`.
  * Unbound caches normally (answers are local and constant, so each side's steady state is cache
  * hits, as in production with a local resolver).

@@ -12,10 +12,14 @@
  *   (`TrustedAuthservIDs`), checks SPF itself (`SPFSelfValidate`, libspf2), rejects DMARC failures
  *   (`RejectFailures`). `IgnoreHosts` defaults to 127.0.0.1 (every bench client), so it too names a
  *   TEST-NET address.
- * DNS: see milter-dns.ts (libunbound for OpenDKIM, a private resolv.conf in a mount namespace for
- * OpenDMARC's libc resolver).
+ * DNS: see milter-dns.ts. OpenDKIM gets `Nameservers` (libunbound forwarding to the bench's
+ * resolver on port 53). `ResolverConfiguration` with an Unbound configuration file (how
+ * testkit's opendkim.ts points test mode at Knot's port) made the daemon crash in libunbound
+ * (segfault / general protection fault, kernel log) within seconds at two or more concurrent
+ * sessions; with `Nameservers` it ran every load here without a crash. OpenDMARC: a private
+ * resolv.conf in a mount namespace for its libc resolver.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@mailward/testkit';
@@ -35,8 +39,28 @@ export interface PeerMilters {
   stop(): Promise<void>;
 }
 
-export async function startPeers(world: MilterWorld, dns: BenchDns): Promise<PeerMilters> {
+/**
+ * `unix` (the bench's default; Debian's packaged default for both milters too) or `inet`. Over
+ * TCP, libmilter writes each end-of-message edit as its own packet with Nagle on, so the second
+ * one waits for the MTA's delayed ACK: about 40 ms per message on Linux loopback (measured here:
+ * OpenDKIM's EOM 42-46 ms over inet, under 1 ms over unix). Sendmail has MILTER_NO_NAGLE for its
+ * side of this; libmilter has no switch. Postfix would see the same stall.
+ */
+export type SocketKind = 'unix' | 'inet';
+
+async function listenOn(kind: SocketKind, dir: string, name: string) {
+  return kind === 'unix' ? { path: join(dir, `${name}.sock`) } : { port: await freePort() };
+}
+
+/** The milters' own Socket syntax: local:PATH or inet:PORT@HOST. */
+function socketSetting(listen: { port: number } | { path: string }): string {
+  return 'path' in listen ? `local:${listen.path}` : `inet:${listen.port}@127.0.0.1`;
+}
+
+export async function startPeers(world: MilterWorld, dns: BenchDns, kind: SocketKind): Promise<PeerMilters> {
   const dir = await mkdtemp(join(tmpdir(), 'mailward-bench-peers-'));
+  // Postfix's smtpd (the postfix user) must reach the sockets in here.
+  await chmod(dir, 0o755);
   const started: MilterProcess[] = [];
   const stopAll = async (): Promise<void> => {
     for (const milter of started.reverse()) await milter.stop();
@@ -45,26 +69,15 @@ export async function startPeers(world: MilterWorld, dns: BenchDns): Promise<Pee
   try {
     const keyFile = join(dir, 'outbound.pem');
     await writeFile(keyFile, world.outboundKey.privatePem, { mode: 0o600 });
-    const unboundConf = join(dir, 'libunbound.conf');
-    await writeFile(
-      unboundConf,
-      [
-        'server:',
-        '  do-not-query-localhost: no',
-        'forward-zone:',
-        '  name: "."',
-        `  forward-addr: ${dns.host}@${dns.port}`,
-        '',
-      ].join('\n'),
-    );
-    const dkimPort = await freePort();
+    const dkimListen = await listenOn(kind, dir, 'opendkim');
     const dkimConf = join(dir, 'opendkim.conf');
     await writeFile(
       dkimConf,
       [
         'Mode sv',
         'Syslog no',
-        `Socket inet:${dkimPort}@127.0.0.1`,
+        `Socket ${socketSetting(dkimListen)}`,
+        'UMask 000',
         `AuthservID ${OPENDKIM_AUTHSERV_ID}`,
         `Domain ${AUTHOR_DOMAIN}`,
         `Selector ${world.outboundKey.selector}`,
@@ -75,7 +88,7 @@ export async function startPeers(world: MilterWorld, dns: BenchDns): Promise<Pee
         'SignatureAlgorithm rsa-sha256',
         `InternalHosts ${NOBODY}`,
         'MTA ORIGINATING',
-        `ResolverConfiguration ${unboundConf}`,
+        `Nameservers ${dns.host}`,
         `TemporaryDirectory ${dir}`,
         '',
       ].join('\n'),
@@ -85,12 +98,12 @@ export async function startPeers(world: MilterWorld, dns: BenchDns): Promise<Pee
         name: 'opendkim',
         command: '/usr/sbin/opendkim',
         args: ['-f', '-x', dkimConf],
-        port: dkimPort,
+        listen: dkimListen,
         logPath: join(dir, 'opendkim.log'),
       }),
     );
 
-    const dmarcPort = await freePort();
+    const dmarcListen = await listenOn(kind, dir, 'opendmarc');
     const dmarcConf = join(dir, 'opendmarc.conf');
     const ignoreHosts = join(dir, 'ignore-hosts');
     const resolvConf = join(dir, 'resolv.conf');
@@ -100,7 +113,8 @@ export async function startPeers(world: MilterWorld, dns: BenchDns): Promise<Pee
       dmarcConf,
       [
         'Syslog false',
-        `Socket inet:${dmarcPort}@127.0.0.1`,
+        `Socket ${socketSetting(dmarcListen)}`,
+        'UMask 000',
         `AuthservID ${OPENDMARC_AUTHSERV_ID}`,
         `TrustedAuthservIDs ${OPENDKIM_AUTHSERV_ID}`,
         'RejectFailures true',
@@ -118,7 +132,7 @@ export async function startPeers(world: MilterWorld, dns: BenchDns): Promise<Pee
         name: 'opendmarc',
         command: '/usr/bin/unshare',
         args: ['--mount', '--propagation', 'private', '/bin/sh', '-c', script],
-        port: dmarcPort,
+        listen: dmarcListen,
         logPath: join(dir, 'opendmarc.log'),
       }),
     );

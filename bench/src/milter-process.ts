@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 
 export interface MilterProcess {
   readonly name: string;
-  /** Postfix's notation: inet:127.0.0.1:PORT. */
+  /** Postfix's notation: inet:127.0.0.1:PORT or unix:PATH. */
   readonly address: string;
   readonly pid: number;
   log(): string;
@@ -20,7 +20,8 @@ export interface StartMilterProcessOptions {
   readonly name: string;
   readonly command: string;
   readonly args: readonly string[];
-  readonly port: number;
+  /** Where it will listen: a loopback TCP port or a Unix socket path. */
+  readonly listen: { readonly port: number } | { readonly path: string };
   readonly logPath: string;
   readonly readyTimeoutMs?: number;
 }
@@ -33,9 +34,9 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function accepts(port: number): Promise<boolean> {
+function accepts(listen: StartMilterProcessOptions['listen']): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
+    const socket = 'path' in listen ? connect(listen.path) : connect(listen.port, '127.0.0.1');
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);
@@ -81,12 +82,16 @@ export async function startMilterProcess(options: StartMilterProcessOptions): Pr
   const deadline = Date.now() + (options.readyTimeoutMs ?? 15_000);
   for (;;) {
     if (exited) throw new Error(`${options.name} exited during startup:\n${log()}`);
-    if (await accepts(options.port)) break;
+    if (await accepts(options.listen)) break;
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`${options.name} did not listen on port ${options.port}:\n${log()}`);
+      throw new Error(`${options.name} did not listen on ${describe(options.listen)}:\n${log()}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return { name: options.name, address: `inet:127.0.0.1:${options.port}`, pid, log, stop };
+  return { name: options.name, address: describe(options.listen), pid, log, stop };
+}
+
+function describe(listen: StartMilterProcessOptions['listen']): string {
+  return 'path' in listen ? `unix:${listen.path}` : `inet:127.0.0.1:${listen.port}`;
 }
