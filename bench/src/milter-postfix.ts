@@ -1,8 +1,11 @@
 /**
  * A private Postfix 3.7 instance for the milter bench (`postfix -c DIR start-fg`, everything under
- * one temporary directory), written here because the shared harness (testkit postfix.ts) has not
- * landed yet. Its knowledge (chroot off, loopback only, relayhost = a sink) follows
- * /work/shared/research/anchors-milter.md §(e).
+ * one temporary directory). The bench needs several smtpd listeners with their own milters and a
+ * sink that costs the bench process nothing, which testkit's postfix.ts (one listener, an
+ * in-process Node sink, for tests) does not offer; the settings follow it and
+ * /work/shared/research/anchors-milter.md §(e): chroot off, loopback only, relayhost = the sink
+ * with DNS off, no header rewriting for local clients, `maillog_file` under
+ * `maillog_file_prefixes` (otherwise `postfix` exits 1 without a word).
  *
  * One smtpd listener per (side, role), each with its own `smtpd_milters` and, for the outbound
  * role, `milter_macro_daemon_name=ORIGINATING` (what a submission service sets, and what
@@ -144,6 +147,9 @@ export async function startPostfix(listeners: readonly ListenerSpec[], sinkPort:
     `relayhost = [127.0.0.1]:${sinkPort}`,
     'smtpd_relay_restrictions = permit_mynetworks, reject',
     'smtpd_peername_lookup = no',
+    'smtp_dns_support_level = disabled',
+    // Otherwise mail from 127.0.0.1 gets Message-ID/Date added and addresses rewritten.
+    'local_header_rewrite_clients =',
     'in_flow_delay = 0',
     'milter_protocol = 6',
     'milter_default_action = tempfail',
