@@ -11,7 +11,8 @@
  *    Postfix, an outbound message must come out signed by bench.example's outbound key (checked
  *    with core's verifier, and with the other side's verifier: each side's signed output goes
  *    through the other side's inbound path, which must say dkim=pass for it), and an inbound
- *    message must get dkim=pass and dmarc=pass from the side's own Authentication-Results.
+ *    message must get dkim=pass and dmarc=pass from the side's own Authentication-Results, and a
+ *    DMARC failure (tampered body, unaligned envelope sender) must be rejected.
  * 2. Milter alone: the project's MTA-side client (MilterClient) drives each side's chain as
  *    Postfix would, at each concurrency (default 1, 8, 64): msg/s and per-message p50/p99 from the
  *    first packet of the message to the last milter's end-of-message reply (src/milter-load.ts).
@@ -30,7 +31,7 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Buffer } from 'node:buffer';
+import { Buffer } from 'node:buffer';
 import { freePort } from '@mailward/testkit';
 import { ChainSession, type SessionSpec } from './src/milter-chain.js';
 import { checkDkimPass, checkDmarcPass, checkSigned } from './src/milter-check.js';
@@ -97,10 +98,10 @@ function sessionFor(side: Side, role: Role): SessionSpec {
     : { chain: side.chains.inbound, daemonName: 'mx.receiver.test', helo: HELO, clientAddress: '127.0.0.1' };
 }
 
-async function oneMessage(side: Side, role: Role, bytes: Buffer) {
+async function oneMessage(side: Side, role: Role, bytes: Buffer, sender = SENDER) {
   const session = await ChainSession.open(sessionFor(side, role));
   try {
-    return await session.message({ sender: SENDER, recipient: RECIPIENT, bytes });
+    return await session.message({ sender, recipient: RECIPIENT, bytes });
   } finally {
     await session.close();
   }
@@ -122,6 +123,15 @@ async function checkMilters(
     const inbound = await oneMessage(side, 'inbound', messages.inbound);
     for (const found of [checkDkimPass(inbound, side.dkimId, INBOUND_SELECTOR), checkDmarcPass(inbound, side.dmarcId)])
       if (found) problems.push(`${side.name} (milter, ${messages.label}, inbound): ${found}`);
+  }
+  // Enforcement is on: a DMARC failure (body changed after signing, envelope sender of another
+  // domain, so neither DKIM nor SPF aligns) must be rejected under p=reject.
+  const tampered = Buffer.from(messages.inbound);
+  tampered[tampered.length - 5] = tampered[tampered.length - 5] === 0x41 ? 0x42 : 0x41;
+  for (const side of sides) {
+    const outcome = await oneMessage(side, 'inbound', tampered, 'bounce@elsewhere.example');
+    if (outcome.action !== 'reject')
+      problems.push(`${side.name} (milter, ${messages.label}): a DMARC failure under p=reject got ${outcome.action}`);
   }
   // Cross-check: what one side signed verifies on the other side's inbound path.
   for (const signer of sides) {

@@ -177,7 +177,8 @@ export class ChainSession {
 }
 
 function outcome(type: string, by: string, reply: string | undefined, event: string): Outcome {
-  const action = type === 'tempfail' ? 'tempfail' : type === 'discard' ? 'discard' : 'reject';
+  const temporary = type === 'tempfail' || (type === 'replyCode' && reply?.startsWith('4') === true);
+  const action = temporary ? 'tempfail' : type === 'discard' ? 'discard' : 'reject';
   const code = reply ?? (type === 'replyCode' ? '' : type);
   return { action, by: `${by} at ${event}`, ...(code ? { reply: code } : {}) };
 }
