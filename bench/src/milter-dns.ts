@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Resolver } from 'node:dns/promises';
 import { startKnot, type KnotServer } from '@mailward/testkit';
+import { killGroupAtExit } from './milter-process.js';
 import { AUTHOR_DOMAIN, ZONE_ORIGIN } from './milter-world.js';
 
 export interface BenchDns {
@@ -91,7 +92,10 @@ async function startForwarder(
   await writeFile(configPath, config);
   await writeFile(logPath, '');
   const logFd = openSync(logPath, 'a');
-  const child: ChildProcess = spawn(UNBOUND, ['-d', '-c', configPath], { stdio: ['ignore', logFd, logFd] });
+  const child: ChildProcess = spawn(UNBOUND, ['-d', '-c', configPath], {
+    detached: true,
+    stdio: ['ignore', logFd, logFd],
+  });
   closeSync(logFd);
   let exited = false;
   const exit = new Promise<void>((resolve) =>
@@ -100,10 +104,9 @@ async function startForwarder(
       resolve();
     }),
   );
-  const killAtExit = (): void => void child.kill('SIGKILL');
-  process.once('exit', killAtExit);
+  const forget = child.pid === undefined ? () => undefined : killGroupAtExit(child.pid);
   const stop = async (): Promise<void> => {
-    process.removeListener('exit', killAtExit);
+    forget();
     if (!exited) {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 3000);

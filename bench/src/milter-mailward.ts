@@ -18,7 +18,9 @@ import { startMilterProcess, type MilterProcess } from './milter-process.js';
 import { AUTHOR_DOMAIN, type MilterWorld } from './milter-world.js';
 
 export const MAILWARD_AUTHSERV_ID = 'mailward.bench';
-const MAIN = fileURLToPath(new URL('../../../packages/cli/dist/src/main.js', import.meta.url));
+/** This checkout's built CLI; BENCH_MAILWARD_MAIN points at another build (say, a branch's). */
+const MAIN =
+  process.env.BENCH_MAILWARD_MAIN ?? fileURLToPath(new URL('../../../packages/cli/dist/src/main.js', import.meta.url));
 
 export interface MailwardMilters {
   readonly outbound: MilterProcess;

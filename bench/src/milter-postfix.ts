@@ -25,6 +25,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@mailward/testkit';
+import { killGroup, killGroupAtExit } from './milter-process.js';
 
 export interface ListenerSpec {
   readonly name: string;
@@ -74,14 +75,6 @@ function postfixIds(): { uid: number; gid: number } {
   const uid = Number(execFileSync('id', ['-u', 'postfix']).toString().trim());
   const gid = Number(execFileSync('id', ['-g', 'postfix']).toString().trim());
   return { uid, gid };
-}
-
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // Already gone.
-  }
 }
 
 async function countFiles(dir: string): Promise<number> {
@@ -197,8 +190,7 @@ export async function startPostfix(listeners: readonly ListenerSpec[], sinkPort:
       resolve();
     }),
   );
-  const killAtExit = (): void => killGroup(pid, 'SIGKILL');
-  process.once('exit', killAtExit);
+  const forget = killGroupAtExit(pid);
   const log = (): string => {
     const read = (path: string): string => {
       try {
@@ -210,7 +202,7 @@ export async function startPostfix(listeners: readonly ListenerSpec[], sinkPort:
     return `${read(join(dir, 'master.out'))}${read(logPath)}`;
   };
   const stop = async (): Promise<void> => {
-    process.removeListener('exit', killAtExit);
+    forget();
     if (!exited) {
       await run(['stop']).catch(() => killGroup(pid, 'SIGTERM'));
       const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), 5000);

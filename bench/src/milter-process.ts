@@ -26,7 +26,19 @@ export interface StartMilterProcessOptions {
   readonly readyTimeoutMs?: number;
 }
 
-function killGroup(pid: number, signal: NodeJS.Signals): void {
+/** Process groups still running, killed if the bench exits without stopping them. */
+const running = new Set<number>();
+process.on('exit', () => {
+  for (const pid of running) killGroup(pid, 'SIGKILL');
+});
+
+/** Registers a process group to kill when the bench exits; returns the unregistering function. */
+export function killGroupAtExit(pid: number): () => void {
+  running.add(pid);
+  return () => running.delete(pid);
+}
+
+export function killGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
   } catch {
@@ -62,8 +74,7 @@ export async function startMilterProcess(options: StartMilterProcessOptions): Pr
       resolve();
     }),
   );
-  const killAtExit = (): void => killGroup(pid, 'SIGKILL');
-  process.once('exit', killAtExit);
+  const forget = killGroupAtExit(pid);
   const log = (): string => {
     try {
       return readFileSync(options.logPath, 'utf8');
@@ -72,7 +83,7 @@ export async function startMilterProcess(options: StartMilterProcessOptions): Pr
     }
   };
   const stop = async (): Promise<void> => {
-    process.removeListener('exit', killAtExit);
+    forget();
     if (exited) return;
     killGroup(pid, 'SIGTERM');
     const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), 3000);
