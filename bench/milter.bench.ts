@@ -24,7 +24,7 @@
  *
  * Environment: BENCH_PARTS (milter,postfix), BENCH_SIZES (20KB; also 2KB), BENCH_CONCURRENCY
  * (1,8,64), BENCH_ROUNDS (3), BENCH_ROUND_MS (2000, milter part and Postfix latency runs),
- * BENCH_SOURCE_MESSAGES (smtp-source messages per run; default 40 × concurrency, at least 200),
+ * BENCH_SOURCE_MESSAGES (smtp-source messages per run; default 20 × concurrency, at least 200),
  * BENCH_MESSAGES_PER_SESSION (milter part: messages per MTA session, default 1 as smtp-source),
  * BENCH_SIDES (mailward,peers), BENCH_SOCKET (unix, or inet: see src/milter-peers.ts on libmilter over TCP).
  */
@@ -89,7 +89,7 @@ const PER_SESSION = positiveInt(process.env.BENCH_MESSAGES_PER_SESSION, 1);
 const SIDE_NAMES = list(process.env.BENCH_SIDES, ['mailward', 'peers']);
 const SOCKET: SocketKind = process.env.BENCH_SOCKET === 'inet' ? 'inet' : 'unix';
 const sourceMessages = (sessions: number): number =>
-  positiveInt(process.env.BENCH_SOURCE_MESSAGES, Math.max(200, 40 * sessions));
+  positiveInt(process.env.BENCH_SOURCE_MESSAGES, Math.max(200, 20 * sessions));
 
 /** What a session on `role` looks like to the milters (client address and {daemon_name}). */
 function sessionFor(side: Side, role: Role): SessionSpec {
