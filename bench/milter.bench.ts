@@ -328,6 +328,7 @@ async function main(): Promise<number> {
         }
     }
     report(sides);
+    goals();
     return 0;
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
@@ -382,3 +383,40 @@ process.exitCode = await main().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : String(error));
   return 1;
 });
+
+/**
+ * The issue's goals: mailward's msg/s at least the peers' in every cell, and p99 under 10 ms at
+ * concurrency 8 for 20 KB messages. Reported, not enforced: the exit code is about correctness.
+ */
+function goals(): void {
+  const slower: string[] = [];
+  const slow99: string[] = [];
+  for (const cell of cells.values()) {
+    if (cell.side !== 'mailward') continue;
+    const peer = [...cells.values()].find(
+      (other) =>
+        other.side !== 'mailward' &&
+        key(other.part, other.role, other.size, other.concurrency, 'x') ===
+          key(cell.part, cell.role, cell.size, cell.concurrency, 'x'),
+    );
+    const where = `${cell.part} ${cell.role} ${cell.size} c=${cell.concurrency}`;
+    if (peer && median(cell.rates) < median(peer.rates))
+      slower.push(`${where} (${fmt(median(cell.rates))} < ${fmt(median(peer.rates))})`);
+    if (cell.concurrency === 8 && cell.size === '20KB' && cell.latencies.length > 0) {
+      const p99 = percentile(cell.latencies, 99);
+      if (p99 >= 10) slow99.push(`${where} (${fmt(p99, 2)} ms)`);
+    }
+  }
+  if (![...cells.values()].some((cell) => cell.side === 'mailward')) return;
+  console.log('\nGoals');
+  console.log(
+    slower.length === 0
+      ? "- msg/s at least the peers' in every cell: met"
+      : `- msg/s at least the peers' in every cell: missed in ${slower.join('; ')}`,
+  );
+  console.log(
+    slow99.length === 0
+      ? '- p99 under 10 ms at concurrency 8, 20 KB: met'
+      : `- p99 under 10 ms at concurrency 8, 20 KB: missed in ${slow99.join('; ')}`,
+  );
+}
