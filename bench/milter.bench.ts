@@ -29,7 +29,7 @@
  * BENCH_SIDES (mailward,peers), BENCH_SOCKET (unix, or inet: see src/milter-peers.ts on libmilter over TCP).
  */
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Buffer } from 'node:buffer';
 import { freePort } from '@mailward/testkit';
@@ -221,6 +221,8 @@ function rotate<T>(items: readonly T[], round: number): T[] {
 }
 
 async function main(): Promise<number> {
+  // Other work on the machine shows in every number: the run says how busy it was.
+  const loadStart = loadavg()[0] ?? Number.NaN;
   const world = makeWorld();
   const sizes = SIZES.filter((size) => SIZE_LABELS.includes(size.label));
   if (sizes.length === 0) throw new Error(`BENCH_SIZES: none of ${SIZE_LABELS.join(',')} is 2KB or 20KB`);
@@ -329,6 +331,9 @@ async function main(): Promise<number> {
     }
     report(sides);
     goals();
+    console.log(
+      `\nLoad average (1 min): ${loadStart.toFixed(2)} at the start, ${loadavg()[0]?.toFixed(2)} at the end.`,
+    );
     return 0;
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
