@@ -413,6 +413,9 @@ function goals(): void {
     }
   }
   if (![...cells.values()].some((cell) => cell.side === 'mailward')) return;
+  const latencyMeasured = [...cells.values()].some(
+    (cell) => cell.side === 'mailward' && cell.concurrency === 8 && cell.size === '20KB' && cell.latencies.length > 0,
+  );
   console.log('\nGoals');
   console.log(
     slower.length === 0
@@ -420,8 +423,10 @@ function goals(): void {
       : `- msg/s at least the peers' in every cell: missed in ${slower.join('; ')}`,
   );
   console.log(
-    slow99.length === 0
-      ? '- p99 under 10 ms at concurrency 8, 20 KB: met'
-      : `- p99 under 10 ms at concurrency 8, 20 KB: missed in ${slow99.join('; ')}`,
+    !latencyMeasured
+      ? '- p99 under 10 ms at concurrency 8, 20 KB: not measured in this run'
+      : slow99.length === 0
+        ? '- p99 under 10 ms at concurrency 8, 20 KB: met'
+        : `- p99 under 10 ms at concurrency 8, 20 KB: missed in ${slow99.join('; ')}`,
   );
 }
