@@ -1,13 +1,16 @@
 /**
  * `mailward milter`: flags → MilterSettings → startMilterService, then run until SIGTERM/SIGINT
  * (drain) with SIGHUP re-reading the settings and keys. The settings come from one function,
- * milterSettingsFromFlags, so a configuration file can give the base and the flags override it.
+ * milterSettingsFromFlags: `--config FILE` (mailward.yaml's milter section) gives the base, the
+ * flags override it; SIGHUP reads the file again.
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import { MemoryResolver } from '@mailward/core';
 import { parseListenAddress, readZoneFixture } from '@mailward/adapters';
 import {
+  formatConfigError,
+  loadConfigFile,
   DEFAULT_DNS,
   DEFAULT_INBOUND,
   DEFAULT_INTERNAL_HOSTS,
@@ -41,6 +44,8 @@ export interface MilterFlags {
   readonly dns?: readonly string[];
   readonly dnsTimeout?: number;
   readonly sign?: readonly string[];
+  /** DOMAIN:SELECTOR:KEYFILE of the key that seals an ARC set on inbound mail. */
+  readonly arcSeal?: string;
   readonly internalHosts?: string;
   readonly enforce?: boolean;
   readonly quarantine?: 'hold' | 'header';
@@ -96,6 +101,14 @@ export function milterSettingsFromFlags(flags: MilterFlags, base: MilterSettings
     ]);
     signing = { keys, rules };
   }
+  let arcSeal = base.arcSeal;
+  if (flags.arcSeal !== undefined) {
+    const [domain = '', selector = '', ...rest] = flags.arcSeal.split(':');
+    const keyFile = rest.join(':');
+    if (domain === '' || selector === '' || keyFile === '')
+      return { ok: false, flag: '--arc-seal', reason: `"${flags.arcSeal}" is not DOMAIN:SELECTOR:KEYFILE` };
+    arcSeal = { domain, selector, keyFile };
+  }
   const internalHosts =
     flags.internalHosts === undefined
       ? base.internalHosts
@@ -124,6 +137,7 @@ export function milterSettingsFromFlags(flags: MilterFlags, base: MilterSettings
     internalHosts,
     signing,
     inbound,
+    ...(arcSeal === undefined ? {} : { arcSeal }),
   };
   return { ok: true, settings };
 }
@@ -135,17 +149,20 @@ const FLAG_OF: Record<MilterSettingName, string> = {
   dns: '--dns',
   internalHosts: '--internal-hosts',
   signing: '--sign',
+  arcSeal: '--arc-seal',
   localPolicy: '--local-policy',
   metrics: '--metrics',
 };
 
 interface MilterCliOptions {
+  config?: string;
   listen?: string;
   authservId?: string;
   dns: string[];
   dnsTimeout?: number;
   dnsFixture?: string;
   sign: string[];
+  arcSeal?: string;
   internalHosts?: string;
   enforce?: boolean;
   quarantine?: 'hold' | 'header';
@@ -162,8 +179,9 @@ export function registerMilterCommand(program: Command, env: MilterProgramEnviro
     .description(
       'Run the milter for Postfix (or Sendmail): DKIM-sign outbound mail; verify SPF, DKIM, ARC and DMARC on inbound mail, label it and act on DMARC failures',
     )
+    .option('--config <file>', "take the settings from mailward.yaml's milter section; flags override them")
     .option('--listen <address>', `inet:HOST:PORT or unix:PATH (default ${DEFAULT_MILTER_LISTEN})`)
-    .option('--authserv-id <id>', `this receiver's name in Authentication-Results (default ${env.hostname})`)
+    .option('--authserv-id <id>', "this receiver's name in Authentication-Results (default: this host name)")
     .addOption(
       new Option('--dns <host[:port]>', 'DNS resolver to ask (repeatable)')
         .argParser(collect)
@@ -178,6 +196,10 @@ export function registerMilterCommand(program: Command, env: MilterProgramEnviro
       )
         .argParser(collect)
         .default([], 'none: nothing is signed'),
+    )
+    .option(
+      '--arc-seal <domain:selector:keyfile>',
+      'seal an ARC set (RFC 8617) on inbound mail with this key (for a forwarder or mailing list host)',
     )
     .option(
       '--internal-hosts <cidrs>',
@@ -227,6 +249,15 @@ export function registerMilterCommand(program: Command, env: MilterProgramEnviro
       const load = async (): Promise<
         { ok: true; settings: MilterSettings } | { ok: false; usage: boolean; reason: string }
       > => {
+        let base = DEFAULT_SETTINGS(env.hostname);
+        if (options.config !== undefined) {
+          // Key files are checked by the service, which names the key and the file.
+          const loaded = await loadConfigFile(options.config, { hostname: env.hostname, checkKeys: false });
+          if (!loaded.ok) return { ok: false, usage: false, reason: loaded.errors.map(formatConfigError).join('; ') };
+          if (loaded.config.milter === undefined)
+            return { ok: false, usage: true, reason: `--config ${options.config} has no milter section` };
+          base = loaded.config.milter;
+        }
         let localPolicy: unknown;
         if (options.localPolicy !== undefined) {
           const read = await readLocalPolicyDocument(options.localPolicy);
@@ -235,7 +266,7 @@ export function registerMilterCommand(program: Command, env: MilterProgramEnviro
         }
         const built = milterSettingsFromFlags(
           { ...options, ...(localPolicy === undefined ? {} : { localPolicy }) },
-          DEFAULT_SETTINGS(env.hostname),
+          base,
         );
         if (!built.ok) return { ok: false, usage: true, reason: `${built.flag} ${built.reason}` };
         return built;
@@ -257,7 +288,9 @@ export function registerMilterCommand(program: Command, env: MilterProgramEnviro
       });
       if (!started.ok) {
         const usage = started.setting === 'internalHosts' || started.setting === 'authservId';
-        return finish(usage ? 2 : 1, `${FLAG_OF[started.setting]}: ${started.reason}`);
+        const where =
+          options.config === undefined ? FLAG_OF[started.setting] : `${FLAG_OF[started.setting]} or ${options.config}`;
+        return finish(usage ? 2 : 1, `${where}: ${started.reason}`);
       }
       const service: MilterService = started.service;
 

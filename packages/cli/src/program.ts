@@ -8,6 +8,9 @@ import { registerArcCommands } from './arc-program.js';
 import { registerDmarcCommands } from './dmarc-program.js';
 import { registerReportsCommands } from './reports-program.js';
 import { registerMilterCommand, type MilterProgramEnvironment } from './milter-program.js';
+import { registerPolicyCommand } from './policy-program.js';
+import { registerConfigCommands } from './config-program.js';
+import { registerEximCommand } from './exim-program.js';
 import { checkCommand } from './commands/check.js';
 import { DEFAULT_TABLE_ROWS, scanCommand, scanReportCommand } from './commands/scan.js';
 import { checkDomainList } from './commands/scan-input.js';
@@ -271,10 +274,13 @@ dns-failed: DNS does not work from here, or only domains that still fail were re
       );
     });
 
+  registerConfigCommands(program, env, (done) => (result = done));
   registerReportsCommands(program, env, (done) => {
     result = done;
   });
   registerMilterCommand(program, env, (done) => (result = done));
+  registerEximCommand(program, env, (done) => (result = done));
+  registerPolicyCommand(program, env, (done) => (result = done));
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

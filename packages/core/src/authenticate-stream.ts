@@ -13,6 +13,8 @@ import { checkHelo, checkMailFrom } from './spf/check.js';
 import type { DkimVerification } from './dkim/verify.js';
 import { DkimVerifier } from './dkim/verify.js';
 import type { ArcVerification } from './arc/verify.js';
+import type { ArcSealFields } from './arc/seal.js';
+import { ArcSealer } from './arc/seal.js';
 import { ArcVerifier } from './arc/verify.js';
 import type { DmarcEvaluation } from './dmarc/index.js';
 import { DmarcDns, applyLocalPolicy, evaluateDmarc } from './dmarc/index.js';
@@ -21,13 +23,18 @@ import type { AuthResultEntry, AuthResultProperty } from './authres/authenticati
 import { formatAuthenticationResults, formatAuthenticationResultsField } from './authres/authentication-results.js';
 import { formatReceivedSpf } from './authres/received-spf.js';
 
-/** Options of the streaming variant: sealing ARC needs the whole message, so it is not here. */
-export type StreamingAuthenticateOptions = Omit<AuthenticateOptions, 'arcSeal'>;
+export type StreamingAuthenticateOptions = AuthenticateOptions;
 
 export interface StreamingAuthenticationResult {
+  /** The results; `arcSeal` is never set here (see the field below). */
   readonly authentication: Authentication;
   /** This hop's results as an Authentication-Results payload ("authserv-id; method=result ..."), for an AAR. */
   readonly ownResults: string;
+  /**
+   * With the arcSeal option: the ARC set to prepend (the sealed message is not built: the caller
+   * inserts the fields), or why none was added.
+   */
+  readonly arcSeal?: ArcSealFields;
 }
 
 const RANK: Record<string, number> = { none: 0, quarantine: 1, reject: 2 };
@@ -36,6 +43,8 @@ export class StreamingAuthentication {
   private readonly dkimVerifier: DkimVerifier;
   private readonly arcVerifier: ArcVerifier;
   private readonly spf: Promise<[SpfCheckResult, SpfCheckResult | undefined]>;
+  /** The sealer, or why sealing is impossible (settings it refuses: a bad key, a bad d=). */
+  private readonly sealer: ArcSealer | { readonly refused: string } | undefined;
   private finished = false;
 
   constructor(
@@ -54,6 +63,7 @@ export class StreamingAuthentication {
     ]);
     // A message aborted before finish() never awaits this; a rejection must not go unhandled.
     this.spf.catch(() => undefined);
+    this.sealer = options.arcSeal === undefined ? undefined : makeSealer(headers, options.arcSeal, options.clock);
   }
 
   /** One piece of the body, in order (bytes after the empty line, CRLF line endings). */
@@ -61,6 +71,7 @@ export class StreamingAuthentication {
     if (this.finished) throw new Error('push after finish');
     this.dkimVerifier.push(chunk);
     this.arcVerifier.push(chunk);
+    if (this.sealer instanceof ArcSealer) this.sealer.push(chunk);
   }
 
   async finish(): Promise<Authentication> {
@@ -137,6 +148,8 @@ export class StreamingAuthentication {
       results: resultEntries(input, mailFrom, heloCheck, dkim, arc, dmarc),
     };
     const authenticationResults = formatAuthenticationResultsField(ownResults);
+    const aarPayload = formatAuthenticationResults(ownResults).trim();
+    const arcSeal = this.sealer === undefined ? undefined : seal(this.sealer, aarPayload, arc);
     return {
       authentication: {
         spf: { mailFrom, ...(heloCheck === undefined ? {} : { helo: heloCheck }) },
@@ -146,8 +159,33 @@ export class StreamingAuthentication {
         dmarc,
         headers: { authenticationResults, receivedSpf },
       },
-      ownResults: formatAuthenticationResults(ownResults).trim(),
+      ownResults: aarPayload,
+      ...(arcSeal === undefined ? {} : { arcSeal }),
     };
+  }
+}
+
+function makeSealer(
+  headers: readonly HeaderField[],
+  key: NonNullable<AuthenticateOptions['arcSeal']>,
+  clock: AuthenticateOptions['clock'],
+): ArcSealer | { readonly refused: string } {
+  try {
+    return new ArcSealer(headers, { ...key, clock });
+  } catch (error) {
+    // ArcSealer throws RangeError for unusable settings (a key that does not fit the algorithm, a bad d=).
+    if (error instanceof RangeError) return { refused: error.message };
+    throw error;
+  }
+}
+
+function seal(sealer: ArcSealer | { readonly refused: string }, aar: string, arc: ArcVerification): ArcSealFields {
+  if (!(sealer instanceof ArcSealer)) return { sealed: false, reason: sealer.refused };
+  try {
+    return sealer.finish(aar, arc.result);
+  } catch (error) {
+    if (error instanceof RangeError) return { sealed: false, reason: error.message };
+    throw error;
   }
 }
 

@@ -3,9 +3,10 @@
  * ARC run side by side and DMARC combines them (RFC 9989 §5.3). Returns the typed results and the
  * header fields a receiver adds: Authentication-Results (RFC 8601) and Received-SPF (RFC 7208 §9.1).
  * The work is done by StreamingAuthentication (authenticate-stream.ts), which a milter feeds the
- * header fields and then the body in chunks; this is its whole-message wrapper, and the one place
- * that can seal ARC (sealing hashes the body again, so it needs the whole message).
+ * header fields and then the body in chunks; this is its whole-message wrapper, which also returns
+ * the sealed message when it seals ARC.
  */
+import { Buffer } from 'node:buffer';
 import type { Clock } from './clock.js';
 import type { Resolver } from './dns/types.js';
 import type { SplitMessage } from './message/split.js';
@@ -15,7 +16,6 @@ import type { SpfCheckResult } from './spf/types.js';
 import type { DkimVerification } from './dkim/verify.js';
 import type { ArcVerification } from './arc/verify.js';
 import type { ArcSealOptions, ArcSealResult } from './arc/seal.js';
-import { sealArc } from './arc/seal.js';
 import type { DiscoveryMode, DmarcEvaluation, LocalPolicy, PolicyOverride } from './dmarc/index.js';
 import { StreamingAuthentication } from './authenticate-stream.js';
 
@@ -84,26 +84,10 @@ export async function authenticate(
   if (!split.ok) return { unverifiable: split.message };
   const streaming = new StreamingAuthentication(split.headers, input, options);
   streaming.push(split.body);
-  const { authentication, ownResults } = await streaming.finishWithResults();
-  if (options.arcSeal === undefined) return authentication;
-  return {
-    ...authentication,
-    arcSeal: sealOwnHop(split, options.arcSeal, ownResults, authentication.arc, options.clock),
-  };
-}
-
-function sealOwnHop(
-  split: SplitMessage,
-  key: NonNullable<AuthenticateOptions['arcSeal']>,
-  authenticationResults: string,
-  arc: ArcVerification,
-  clock: Clock,
-): ArcSealResult {
-  try {
-    return sealArc(split, { ...key, authenticationResults, chainValidation: arc.result, clock });
-  } catch (error) {
-    // sealArc throws RangeError for unusable settings (a key that does not fit the algorithm, a bad d=).
-    if (error instanceof RangeError) return { sealed: false, reason: error.message };
-    throw error;
-  }
+  const { authentication, arcSeal } = await streaming.finishWithResults();
+  if (arcSeal === undefined) return authentication;
+  if (!arcSeal.sealed) return { ...authentication, arcSeal };
+  const f = arcSeal.fields;
+  const prefix = Buffer.from(f.seal + f.messageSignature + f.authenticationResults, 'latin1');
+  return { ...authentication, arcSeal: { ...arcSeal, message: Buffer.concat([prefix, split.bytes]) } };
 }

@@ -102,3 +102,36 @@ test('the streaming variant refuses misuse instead of giving a wrong verdict', a
   assert.throws(() => streaming.push(split.body), /push after finish/);
   await assert.rejects(streaming.finish(), /finish called twice/);
 });
+
+test('with arcSeal, the streamed ARC set equals the one authenticate() prepends to the whole message', async () => {
+  const arcSeal = { domain: 'lists.example.org', selector: 'arc', privateKey: ed.privateKey };
+  const input = { ip: '192.0.2.25', mailFrom: 'joe@football.example.com', helo: 'helo.example' };
+  for (const message of [signed, sealed.message]) {
+    const whole = await authenticate(message, input, { ...options, arcSeal });
+    assert.ok(!('unverifiable' in whole) && whole.arcSeal?.sealed);
+    const split = splitMessage(message);
+    assert.ok(split.ok);
+    const streaming = new StreamingAuthentication(split.headers, input, { ...options, arcSeal });
+    for (let at = 0; at < split.body.length; at += 1000) streaming.push(split.body.subarray(at, at + 1000));
+    const result = await streaming.finishWithResults();
+    assert.ok(result.arcSeal?.sealed);
+    assert.deepEqual(result.arcSeal.fields, whole.arcSeal.fields);
+    assert.equal(result.arcSeal.instance, whole.arcSeal.instance);
+    const f = result.arcSeal.fields;
+    assert.equal(
+      Buffer.from(whole.arcSeal.message).toString('latin1'),
+      f.seal + f.messageSignature + f.authenticationResults + Buffer.from(split.bytes).toString('latin1'),
+    );
+  }
+  // A key the sealer refuses is a reason, not a throw.
+  const split = splitMessage(signed);
+  assert.ok(split.ok);
+  const bad = new StreamingAuthentication(split.headers, input, {
+    ...options,
+    arcSeal: { ...arcSeal, algorithm: 'rsa-sha256' },
+  });
+  bad.push(split.body);
+  const refused = await bad.finishWithResults();
+  assert.ok(refused.arcSeal?.sealed === false);
+  assert.match(refused.arcSeal.reason, /needs a rsa key/);
+});

@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
-import { signDkim, verifyDkim, type Resolver } from '@mailward/core';
+import { arc, signDkim, verifyDkim, type Resolver } from '@mailward/core';
 import { DEFAULT_INBOUND } from '../src/index.js';
 import {
   applyEdits,
@@ -43,6 +43,8 @@ const zone = resolverFor({
   // Our own domain's keys, for outbound signing.
   'rsa._domainkey.own.example': [keyRecord(ownRsa)],
   'ed._domainkey.own.example': [keyRecord(ownEd)],
+  // Our ARC sealing key.
+  'arc._domainkey.own.example': [keyRecord(ownEd)],
 });
 
 const signedHeaders = [
@@ -343,6 +345,51 @@ test('a handler failure tempfails the message (451 4.3.0) and the session goes o
     },
     flaky,
   );
+});
+
+test('with an ARC sealing key, delivered inbound mail gets an ARC set on top that verifies', async () => {
+  const arcSeal = { domain: 'own.example', selector: 'arc', keyFile: edFile };
+  const headers = signedBySender();
+  await withService({ arcSeal }, async ({ service, logs }) => {
+    const outcome = await send(
+      service.address,
+      inboundMessage({ ip: '192.0.2.10', sender: 'alice@sender.example' }, headers, body),
+    );
+    assert.equal(outcome.final.type, 'continue');
+    const delivered = applyEdits(headers, body, outcome.edits);
+    const names = delivered
+      .split('\r\n')
+      .filter((l) => /^[A-Za-z-]+:/.test(l))
+      .map((l) => l.slice(0, l.indexOf(':')));
+    assert.deepEqual(names.slice(0, 5), [
+      'ARC-Seal',
+      'ARC-Message-Signature',
+      'ARC-Authentication-Results',
+      'Authentication-Results',
+      'Received-SPF',
+    ]);
+    assert.match(delivered, /ARC-Seal: [^]*cv=none/);
+    assert.match(delivered, /ARC-Authentication-Results: i=1; mx\.test;[^]*dmarc=pass/);
+    const verified = await arc.verifyArc(Buffer.from(delivered, 'latin1'), { resolver: zone, clock });
+    assert.equal(verified.result, 'pass', verified.result === 'pass' ? '' : JSON.stringify(verified));
+    assert.ok(
+      logs.some((l) => /arc-seal="sealed i=1"/.test(l)),
+      logs.join('\n'),
+    );
+  });
+  // A rejected message is not sealed: it is not delivered.
+  await withService({ arcSeal, ...enforce }, async ({ service }) => {
+    const outcome = await send(
+      service.address,
+      inboundMessage(
+        { ip: '203.0.113.9', sender: 'ceo@bank.example' },
+        ['From: <ceo@bank.example>', 'Subject: s'],
+        'x\r\n',
+      ),
+    );
+    assert.equal(outcome.final.type, 'replyCode');
+    assert.deepEqual(outcome.edits, []);
+  });
 });
 
 test('start-up problems are one line naming the setting: missing key file, bad CIDR, port in use', async () => {

@@ -21,3 +21,7 @@ export * from './dovecot.js';
 export * from './certificate.js';
 export * from './unbound.js';
 export * from './npm-registry.js';
+export * from './smtp-sink.js';
+export * from './smtp-client.js';
+export * from './postfix.js';
+export * from './exim.js';

@@ -119,6 +119,7 @@ export function createMilterHandler(pipeline: MilterPipeline): milter.MilterHand
         clock: pipeline.clock,
         authservId: pipeline.authservId,
         ...(pipeline.localPolicy === undefined ? {} : { localPolicy: pipeline.localPolicy }),
+        ...(pipeline.arcSeal === undefined ? {} : { arcSeal: pipeline.arcSeal }),
       },
     );
   };
@@ -145,7 +146,9 @@ export function createMilterHandler(pipeline: MilterPipeline): milter.MilterHand
     base: ReportBase,
     ctx: milter.SessionContext,
   ): Promise<milter.EomDecision> => {
-    const auth = await (state.authentication as StreamingAuthentication).finish();
+    const { authentication: auth, arcSeal } = await (
+      state.authentication as StreamingAuthentication
+    ).finishWithResults();
     let verdict = decideInbound(auth, pipeline.inbound);
     const canHold = (ctx.agreement.actions & milter.Action.QUARANTINE) !== 0;
     let note = '';
@@ -159,15 +162,24 @@ export function createMilterHandler(pipeline: MilterPipeline): milter.MilterHand
       };
       note = ' (the MTA does not allow quarantine: header instead)';
     }
+    // The ARC set goes on top, above this hop's Authentication-Results (RFC 8617 §5.1: the sealer
+    // prepends its set; its AAR repeats our results).
+    const arcFields =
+      arcSeal?.sealed === true
+        ? [arcSeal.fields.seal, arcSeal.fields.messageSignature, arcSeal.fields.authenticationResults]
+        : [];
     const edits: milter.MessageEdit[] = [
       ...deleteEdits('Authentication-Results', state.ownAuthResults),
-      ...prependEdits(verdict.headers),
+      ...prependEdits([...arcFields, ...verdict.headers]),
     ];
     const { decision, action } = inboundDecision(verdict, edits);
     report({
       ...base,
       verdict: inboundSummary(auth),
       action,
+      ...(arcSeal === undefined
+        ? {}
+        : { arc: arcSeal.sealed ? `sealed i=${arcSeal.instance}` : `not sealed: ${arcSeal.reason}` }),
       reason: verdict.reason + note,
       dmarc: verdict.dmarc,
       ...(verdict.wouldHave === undefined ? {} : { wouldHave: verdict.wouldHave }),

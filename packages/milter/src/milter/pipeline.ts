@@ -6,7 +6,7 @@
  */
 import type { Clock, LocalPolicy, Resolver } from '@mailward/core';
 import type { InboundPolicy } from '../inbound/decide.js';
-import type { LoadedSigningRule } from './signing.js';
+import type { LoadedSigningKey, LoadedSigningRule } from './signing.js';
 
 export interface MilterPipeline {
   /** This receiver's authserv-id (RFC 8601 §2.5). */
@@ -16,6 +16,8 @@ export interface MilterPipeline {
   readonly signingRules: readonly LoadedSigningRule[];
   readonly inbound: InboundPolicy;
   readonly localPolicy?: LocalPolicy;
+  /** Seal an ARC set (RFC 8617 §5.1) on inbound mail that is delivered, with this key. */
+  readonly arcSeal?: LoadedSigningKey;
   /** What a message gets when handling it failed (a bug, a key the signer refuses): see MessageReport.error. */
   readonly onError: 'tempfail' | 'accept';
   readonly resolver: Resolver;
@@ -46,6 +48,8 @@ export interface MessageReport {
   readonly wouldHave?: string;
   /** Outbound: the signatures added, as "d=domain s=selector". */
   readonly signatures?: readonly string[];
+  /** Inbound with arcSeal: "i=N" when an ARC set was added, else why not. */
+  readonly arc?: string;
   /** Forged Authentication-Results (our authserv-id) deleted. */
   readonly removedAuthenticationResults: number;
   readonly bodyBytes: number;

@@ -11,6 +11,7 @@ export function messageLogLine(report: MessageReport): string {
     `(${report.directionReason})`,
     report.verdict,
     `action=${report.action}`,
+    ...(report.arc === undefined ? [] : [`arc-seal="${oneLine(report.arc)}"`]),
     ...(report.wouldHave === undefined ? [] : [`would-have=${report.wouldHave}`]),
     ...(report.removedAuthenticationResults > 0
       ? [`removed-own-authentication-results=${report.removedAuthenticationResults}`]

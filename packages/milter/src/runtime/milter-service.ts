@@ -24,7 +24,7 @@ import type { InboundPolicy } from '../inbound/decide.js';
 import { createMilterHandler } from '../milter/handler.js';
 import type { MilterPipeline } from '../milter/pipeline.js';
 import { MILTER_WANTS } from '../milter/wants.js';
-import { loadSigning } from './keys.js';
+import { loadArcSealKey, loadSigning } from './keys.js';
 import { parseInternalHosts } from './internal-hosts.js';
 import { messageLogLine, oneLine, type LogSink } from './logger.js';
 import { MilterMetrics, parseMetricsAddress, startMetricsEndpoint, type MetricsEndpoint } from './metrics.js';
@@ -56,7 +56,7 @@ export interface MilterService {
 
 /** Which setting a start or reload failure is about, so a front end can name its flag or key. */
 export type MilterSettingName =
-  'listen' | 'authservId' | 'dns' | 'internalHosts' | 'signing' | 'localPolicy' | 'metrics';
+  'listen' | 'authservId' | 'dns' | 'internalHosts' | 'signing' | 'arcSeal' | 'localPolicy' | 'metrics';
 
 export interface MilterSettingsProblem {
   readonly ok: false;
@@ -188,6 +188,7 @@ function describe(settings: MilterSettings): string {
   return [
     `authserv-id ${settings.authservId}`,
     keys.length === 0 ? 'no signing keys' : `signing ${keys.join(', ')}`,
+    ...(settings.arcSeal === undefined ? [] : [`ARC sealing ${settings.arcSeal.domain}:${settings.arcSeal.selector}`]),
     settings.inbound.enforce ? 'enforce' : 'dry run (label only)',
     `quarantine ${settings.inbound.quarantine}`,
     `on DNS failure ${settings.inbound.onDnsFailure}`,
@@ -220,6 +221,8 @@ async function buildPipeline(
   if (!internal.ok) return { ok: false, setting: 'internalHosts', reason: `internal hosts: ${internal.reason}` };
   const signing = await loadSigning(settings.signing);
   if (!signing.ok) return { ok: false, setting: 'signing', reason: signing.reason };
+  const arcSeal = settings.arcSeal === undefined ? undefined : await loadArcSealKey(settings.arcSeal);
+  if (arcSeal !== undefined && !arcSeal.ok) return { ok: false, setting: 'arcSeal', reason: arcSeal.reason };
   let localPolicy: LocalPolicy | undefined;
   if (settings.inbound.localPolicy !== undefined) {
     const parsed = parseLocalPolicy(settings.inbound.localPolicy);
@@ -243,6 +246,7 @@ async function buildPipeline(
       signingRules: signing.rules,
       inbound,
       ...(localPolicy === undefined ? {} : { localPolicy }),
+      ...(arcSeal === undefined ? {} : { arcSeal: arcSeal.key }),
       onError: settings.onError ?? 'tempfail',
       resolver: resolver.resolver,
       clock: deps.clock,

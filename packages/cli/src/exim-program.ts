@@ -1,0 +1,162 @@
+/**
+ * `mailward exim`: Exim's content check at DATA. A long-running server that answers Exim's
+ * `spam` condition (`spamd_address = 127.0.0.1 11333 variant=rspamd`) with the DMARC action and
+ * the Authentication-Results / Received-SPF fields; see docs/exim.md. Thin: flags → settings
+ * (eximSettingsFromFlags, which the YAML configuration feeds too) → the runtime in @mailward/milter.
+ */
+import type { Command } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import type { LocalPolicy } from '@mailward/core';
+import { readLocalPolicyFile } from '@mailward/adapters';
+import type { EximSettings, QuarantineStyle } from '@mailward/milter';
+import { DEFAULT_DNS, DEFAULT_EXIM_LISTEN, DEFAULT_INBOUND, parseListenSpec, startEximServer } from '@mailward/milter';
+import type { CommandResult } from './commands/result.js';
+import { runError, usageError } from './commands/result.js';
+import { setupResolver } from './resolver-setup.js';
+import type { ProgramEnvironment } from './program.js';
+
+/** The flags of `mailward exim`, as commander gives them (absent = not given). */
+export interface EximFlags {
+  readonly listen?: string;
+  readonly authservId?: string;
+  readonly dns?: readonly string[];
+  readonly dnsTimeout?: number;
+  readonly enforce?: boolean;
+  readonly quarantine?: QuarantineStyle;
+  readonly onDnsFailure?: 'tempfail' | 'accept';
+  readonly store?: string;
+}
+
+/**
+ * Settings from flags: a flag given wins over `base` (the YAML file's settings), and what neither
+ * gives takes the default. Pure; the local-policy file is read by the command, not here.
+ */
+export function eximSettingsFromFlags(flags: EximFlags, base: EximSettings): EximSettings {
+  const dns = {
+    servers: flags.dns !== undefined && flags.dns.length > 0 ? [...flags.dns] : base.dns.servers,
+    timeoutMs: flags.dnsTimeout ?? base.dns.timeoutMs,
+  };
+  const inbound = {
+    ...base.inbound,
+    ...(flags.enforce === true && { enforce: true }),
+    ...(flags.quarantine !== undefined && { quarantine: flags.quarantine }),
+    ...(flags.onDnsFailure !== undefined && { onDnsFailure: flags.onDnsFailure }),
+  };
+  const store = flags.store ?? base.store;
+  return {
+    listen: flags.listen ?? base.listen,
+    authservId: flags.authservId ?? base.authservId,
+    dns,
+    inbound,
+    ...(store === undefined ? {} : { store }),
+    ...(base.metrics === undefined ? {} : { metrics: base.metrics }),
+  };
+}
+
+/** The settings without a configuration file: the defaults, with this host as authserv-id. */
+export function defaultEximSettings(hostname: string): EximSettings {
+  return { listen: DEFAULT_EXIM_LISTEN, authservId: hostname, dns: DEFAULT_DNS, inbound: DEFAULT_INBOUND };
+}
+
+interface EximCliOptions extends EximFlags {
+  readonly dns: string[];
+  readonly localPolicy?: string;
+}
+
+export function registerEximCommand(
+  program: Command,
+  env: ProgramEnvironment,
+  done: (result: CommandResult) => void,
+): void {
+  program
+    .command('exim')
+    .description(
+      "Exim's content check at DATA: answers Exim's spam condition (spamd_address ... variant=rspamd) with the DMARC action and Authentication-Results (docs/exim.md)",
+    )
+    .option('--listen <spec>', 'inet:HOST:PORT or unix:/PATH', DEFAULT_EXIM_LISTEN)
+    .option('--authserv-id <name>', 'authserv-id in Authentication-Results (RFC 8601 §2.5)', env.hostname)
+    .addOption(
+      new Option('--dns <host[:port]>', 'DNS server to ask (repeatable)')
+        .argParser(collect)
+        .default([], 'the system resolv.conf'),
+    )
+    .addOption(new Option('--dns-timeout <ms>', 'timeout of one DNS attempt').argParser(positiveInt))
+    .option('--enforce', 'act on DMARC failures (reject, quarantine); without it only label (dry run)')
+    .addOption(
+      new Option('--quarantine <style>', 'p=quarantine failures: hold (Exim freezes the message) or header').choices([
+        'hold',
+        'header',
+      ]),
+    )
+    .addOption(
+      new Option('--on-dns-failure <action>', 'when DNS failed: tempfail (451 4.7.5) or accept').choices([
+        'tempfail',
+        'accept',
+      ]),
+    )
+    .option(
+      '--local-policy <file>',
+      'local policy for DMARC failures (trusted forwarders, mailing lists; YAML or JSON)',
+    )
+    .option('--store <path>', 'where to record verdicts for DMARC reports')
+    .addHelpText(
+      'after',
+      `
+Runs until SIGTERM or SIGINT and logs one line per message, keyed by Exim's queue id.
+Exim configuration (docs/exim.md):
+  spamd_address = 127.0.0.1 11333 variant=rspamd
+and in acl_smtp_data a "warn spam = nobody:true/defer_ok" statement with $spam_action tests.`,
+    )
+    .action(async (options: EximCliOptions) => {
+      const settings = eximSettingsFromFlags(options, defaultEximSettings(env.hostname));
+      const listen = parseListenSpec(settings.listen);
+      if (!listen.ok) return done(usageError('exim', `--listen ${listen.reason}`));
+      if (settings.store !== undefined) {
+        // Said plainly rather than accepted and ignored: the verdict journal is not built yet.
+        return done(usageError('exim', '--store: recording verdicts is not available in mailward exim yet'));
+      }
+      let localPolicy: LocalPolicy | undefined;
+      if (options.localPolicy !== undefined) {
+        const read = await readLocalPolicyFile(options.localPolicy);
+        if (!read.ok) return done(usageError('exim', `--local-policy ${read.reason}`));
+        localPolicy = read.policy;
+      }
+      const setup = await setupResolver({ dns: settings.dns.servers, dnsTimeoutMs: settings.dns.timeoutMs });
+      if (!setup.ok) return done(setup.usage ? usageError('exim', setup.reason) : runError('exim', setup.reason));
+      const log = env.progress ?? (() => {});
+      let server;
+      try {
+        server = await startEximServer({
+          settings,
+          resolver: setup.resolver,
+          log,
+          ...(localPolicy === undefined ? {} : { localPolicy }),
+        });
+      } catch (error) {
+        return done(runError('exim', `cannot listen on ${settings.listen}: ${(error as Error).message}`));
+      }
+      const where =
+        server.address.kind === 'unix' ? server.address.path : `${server.address.host}:${server.address.port}`;
+      log(
+        `mailward exim listening on ${where} (authserv-id ${settings.authservId}, ${settings.inbound.enforce ? 'enforcing' : 'dry run'}, DNS ${setup.describe})`,
+      );
+      await new Promise<void>((resolve) => {
+        if (env.stopSignal === undefined || env.stopSignal.aborted) return resolve();
+        env.stopSignal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      await server.close();
+      log('mailward exim stopped');
+      done({ exitCode: 0, stdout: '', stderr: '' });
+    });
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function positiveInt(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed <= 0)
+    throw new InvalidArgumentError('must be a positive integer (milliseconds)');
+  return parsed;
+}
