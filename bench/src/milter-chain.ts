@@ -9,7 +9,6 @@
  * message's result says what the MTA would do and what the delivered message would be.
  */
 import { Buffer } from 'node:buffer';
-import type { Socket } from 'node:net';
 import { milter } from '@mailward/core';
 import { MilterClient } from '@mailward/adapters';
 
@@ -83,20 +82,6 @@ function applyEdits(headers: string[], replies: readonly milter.MilterReply[], l
   }
 }
 
-/**
- * MilterClient writes an event's MACRO packet and the event itself as two writes. With Nagle's
- * algorithm on, the second waits for the peer's ACK of the first, which a milter that does not
- * answer MACRO delays by up to 40 ms (Linux delayed ACK): about 250 ms per message, for any milter.
- * Postfix has no such stall (milter8.c buffers an event's packets and flushes once before it
- * reads the reply), so the bench turns Nagle off on the client's socket. MilterClient keeps the
- * socket private; this reaches it by name until the client does this itself.
- */
-function noDelay(client: MilterClient): void {
-  const socket = (client as unknown as { socket?: Socket }).socket;
-  if (!socket || typeof socket.setNoDelay !== 'function') throw new Error('MilterClient has no socket field');
-  socket.setNoDelay(true);
-}
-
 export class ChainSession {
   private helloSent = false;
 
@@ -110,7 +95,6 @@ export class ChainSession {
     try {
       for (const address of spec.chain) {
         const client = await MilterClient.connect(address, { timeoutMs: 30_000 });
-        noDelay(client);
         clients.push(client);
       }
     } catch (error) {

@@ -47,6 +47,7 @@ export interface MilterFlags {
   /** DOMAIN:SELECTOR:KEYFILE of the key that seals an ARC set on inbound mail. */
   readonly arcSeal?: string;
   readonly internalHosts?: string;
+  readonly outboundDaemons?: string;
   readonly enforce?: boolean;
   readonly quarantine?: 'hold' | 'header';
   readonly onDnsFailure?: 'tempfail' | 'accept';
@@ -116,6 +117,13 @@ export function milterSettingsFromFlags(flags: MilterFlags, base: MilterSettings
           .split(',')
           .map((s) => s.trim())
           .filter((s) => s !== '');
+  const outboundDaemons =
+    flags.outboundDaemons === undefined
+      ? base.outboundDaemons
+      : flags.outboundDaemons
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '');
   const inbound = {
     ...base.inbound,
     ...(flags.enforce === undefined ? {} : { enforce: flags.enforce }),
@@ -135,6 +143,7 @@ export function milterSettingsFromFlags(flags: MilterFlags, base: MilterSettings
     ...(flags.onError === undefined ? {} : { onError: flags.onError }),
     dns,
     internalHosts,
+    ...(outboundDaemons === undefined ? {} : { outboundDaemons }),
     signing,
     inbound,
     ...(arcSeal === undefined ? {} : { arcSeal }),
@@ -164,6 +173,7 @@ interface MilterCliOptions {
   sign: string[];
   arcSeal?: string;
   internalHosts?: string;
+  outboundDaemons?: string;
   enforce?: boolean;
   quarantine?: 'hold' | 'header';
   onDnsFailure?: 'tempfail' | 'accept';
@@ -204,6 +214,10 @@ export function registerMilterCommand(program: Command, env: MilterProgramEnviro
     .option(
       '--internal-hosts <cidrs>',
       `clients whose mail is outbound, comma-separated (default ${DEFAULT_INTERNAL_HOSTS.join(',')}; SASL logins are outbound too)`,
+    )
+    .option(
+      '--outbound-daemons <names>',
+      'MTA services whose mail is outbound, by {daemon_name} (e.g. ORIGINATING: Postfix -o milter_macro_daemon_name=ORIGINATING on submission), comma-separated',
     )
     .option('--enforce', 'act on DMARC failures (reject, quarantine); without it only label (dry run)')
     .addOption(

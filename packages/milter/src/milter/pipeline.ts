@@ -13,6 +13,8 @@ export interface MilterPipeline {
   readonly authservId: string;
   /** Whether a client address is an internal host (its mail is outbound). */
   readonly isInternal: (address: string) => boolean;
+  /** MTA service names (`{daemon_name}`) whose mail is outbound. */
+  readonly outboundDaemons: ReadonlySet<string>;
   readonly signingRules: readonly LoadedSigningRule[];
   readonly inbound: InboundPolicy;
   readonly localPolicy?: LocalPolicy;

@@ -243,6 +243,7 @@ async function buildPipeline(
     pipeline: {
       authservId: settings.authservId,
       isInternal: internal.isInternal,
+      outboundDaemons: new Set(settings.outboundDaemons ?? []),
       signingRules: signing.rules,
       inbound,
       ...(localPolicy === undefined ? {} : { localPolicy }),
