@@ -19,6 +19,8 @@ import type { EximCheckOutcome } from '../exim/check.js';
 import { encodeEximProtocolError } from '../exim/reply.js';
 import { parseListenSpec } from '../exim/listen.js';
 import type { ListenAddress } from '../exim/listen.js';
+import type { VerdictJournal } from '@mailward/reports';
+import { verdictRecord } from '../inbound/verdict-record.js';
 
 export interface EximServerOptions {
   readonly settings: EximSettings;
@@ -41,34 +43,47 @@ export interface EximServerOptions {
    * our "try again later" rather than timing out itself.
    */
   readonly checkTimeoutMs?: number;
+  /**
+   * Where each checked message's verdict is appended (`--store`), before Exim gets the answer. A
+   * failed append is logged and counted; the message still gets its verdict.
+   */
+  readonly journal?: Pick<VerdictJournal, 'appendVerdicts'>;
+  /** Time the journal has to confirm one append (default 5 s); after it the verdict counts as not recorded. */
+  readonly journalTimeoutMs?: number;
 }
 
 export interface EximServer {
   readonly address: ListenAddress;
   /** Stops accepting, lets the checks under way answer (up to `graceMs`), then closes the rest. */
   close(graceMs?: number): Promise<void>;
+  /** Verdicts the journal failed to store since start. */
+  unrecordedVerdicts(): number;
 }
 
 export const DEFAULT_EXIM_MAX_CONNECTIONS = 64;
 const DEFAULT_IDLE_MS = 30_000;
 const DEFAULT_CHECK_MS = 25_000;
 const DEFAULT_REQUEST_MS = 150_000;
+const DEFAULT_JOURNAL_MS = 5_000;
 
 export async function startEximServer(options: EximServerOptions): Promise<EximServer> {
   const parsed = parseListenSpec(options.settings.listen);
   if (!parsed.ok) throw new RangeError(`listen ${parsed.reason}`);
   const limits = options.limits ?? DEFAULT_EXIM_REQUEST_LIMITS;
+  const clock = options.clock ?? Date;
   const checkOptions = {
     authservId: options.settings.authservId,
     resolver: options.resolver,
-    clock: options.clock ?? Date,
+    clock,
     inbound: inboundPolicyFromSettings(options.settings.inbound),
     ...(options.localPolicy === undefined ? {} : { localPolicy: options.localPolicy }),
   };
   const checkMs = options.checkTimeoutMs ?? DEFAULT_CHECK_MS;
   const idleMs = options.idleTimeoutMs ?? DEFAULT_IDLE_MS;
   const requestMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_MS;
+  const journalMs = options.journalTimeoutMs ?? DEFAULT_JOURNAL_MS;
   const sockets = new Set<Socket>();
+  let unrecorded = 0;
   const busy = new Set<Promise<void>>();
 
   const serve = (socket: Socket): void => {
@@ -96,7 +111,8 @@ export async function startEximServer(options: EximServerOptions): Promise<EximS
         socket.end(encodeEximProtocolError(result.reason), 'latin1');
         return;
       }
-      const job = answer(result.request).then((outcome) => {
+      const job = answer(result.request).then(async (outcome) => {
+        await record(result.request, outcome);
         options.log(outcome.log);
         if (!socket.destroyed) socket.end(outcome.reply, 'latin1');
       });
@@ -118,6 +134,42 @@ export async function startEximServer(options: EximServerOptions): Promise<EximS
       // A bug, not the sender's fault: Exim defers the message (or accepts it with /defer_ok).
       const reason = `internal error: ${error instanceof Error ? error.message : String(error)}`;
       return { reply: encodeEximProtocolError(reason), log: `exim queue-id=${request.queueId ?? '-'} ${reason}` };
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  /** Appends the verdict of a checked message (committed before the reply goes out). */
+  const record = async (request: EximRequest, outcome: EximCheckOutcome): Promise<void> => {
+    const journal = options.journal;
+    if (journal === undefined || outcome.verdict === undefined || outcome.authentication === undefined) return;
+    if (request.ip === undefined) return;
+    const envelope = {
+      ip: request.ip,
+      mailFrom: request.mailFrom,
+      recipients: request.recipients,
+      ...(request.helo === undefined ? {} : { helo: request.helo }),
+      ...(request.queueId === undefined ? {} : { queueId: request.queueId }),
+    };
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      // Bounded: a store that hangs (a PostgreSQL server gone away) must not hold Exim's answer.
+      await Promise.race([
+        journal.appendVerdicts([
+          verdictRecord(outcome.authentication, outcome.verdict, envelope, { receiver: 'exim', clock }),
+        ]),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`the store did not confirm within ${journalMs / 1000} s`)),
+            journalMs,
+          );
+        }),
+      ]);
+    } catch (error) {
+      unrecorded += 1;
+      options.log(
+        `exim queue-id=${request.queueId ?? '-'} verdict not recorded (${unrecorded} since start): ${error instanceof Error ? error.message : String(error)}`,
+      );
     } finally {
       clearTimeout(timer);
     }
@@ -148,6 +200,7 @@ export async function startEximServer(options: EximServerOptions): Promise<EximS
 
   return {
     address: actual,
+    unrecordedVerdicts: () => unrecorded,
     async close(graceMs = 10_000) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       let timer: NodeJS.Timeout | undefined;
