@@ -1,5 +1,5 @@
 /**
- * `mailward exim --store`: behind a real Exim 4.96 with Knot serving the sender domains, the
+ * `mailward exim --store` (packages/cli: the CLI is what is tested): behind a real Exim 4.96 with Knot serving the sender domains, the
  * built CLI (a child process) appends one verdict per checked message to the store before Exim
  * gets the answer, keyed by Exim's queue id. SQLite here; PostgreSQL below when it is reachable
  * at MAILWARD_TEST_POSTGRES (default the machine's postgres://postgres@127.0.0.1:5432/test).
@@ -95,6 +95,16 @@ after(async () => {
   await exim?.cleanup();
   await rm(dir, { recursive: true, force: true });
 });
+
+/** Runs the CLI to completion. */
+function cli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args]);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+}
 
 let sessions = 0;
 function message(from: string): string {
@@ -198,6 +208,16 @@ test('mailward exim --store sqlite:PATH: each checked message leaves one row, co
     for await (const row of reader.verdicts({ policyDomain: 'example.org', since })) rows.push(row);
     await reader.close();
     checkRows(rows, queueId, since);
+    // And as the administrator reads it: `mailward reports verdicts --json`, another CLI process.
+    const listed = await cli(['reports', 'verdicts', '--store', `sqlite:${path}`, '--domain', 'example.org', '--json']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(
+      listed.stdout
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line) as StoredVerdict),
+      rows,
+    );
   } finally {
     assert.equal(await stopService(), 0, output);
   }
@@ -235,17 +255,7 @@ test('mailward exim --store postgres://: the same rows in PostgreSQL', async (t)
 });
 
 test('mailward exim --store: a store that cannot be opened is a one-line error before listening', async () => {
-  const child = spawn(process.execPath, [
-    CLI,
-    'exim',
-    '--listen',
-    'inet:127.0.0.1:0',
-    '--store',
-    join(dir, 'no/such/dir.db'),
-  ]);
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const { code, stderr } = await cli(['exim', '--listen', 'inet:127.0.0.1:0', '--store', join(dir, 'no/such/dir.db')]);
   assert.equal(code, 1, stderr);
   assert.match(stderr, /^mailward exim: cannot open the SQLite store .*no\/such\/dir\.db: .*\n$/);
 });

@@ -82,7 +82,10 @@ export interface VerdictJournal {
    * caller that awaits it before answering the MTA never answers for an unrecorded verdict).
    */
   appendVerdicts(records: readonly VerdictRecord[]): Promise<void>;
-  /** Verdicts matching the filter, oldest first, read as they are consumed. */
+  /**
+   * Verdicts matching the filter in the order they were appended (time order for one receiver;
+   * two receivers sharing a store may interleave by a few milliseconds), read page by page.
+   */
   verdicts(filter: VerdictFilter): AsyncIterable<StoredVerdict>;
   countVerdicts(filter: VerdictFilter): Promise<number>;
 }
