@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { milter } from '@mailward/core';
 import { SMTP_SOURCE_PATH, freePort, startPostfix, type PostfixInstance } from '@mailward/testkit';
 import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { startMilterServer, type MilterServer } from '../src/index.js';
 
 const { Action, Protocol } = milter;
@@ -53,19 +54,56 @@ let postfix: PostfixInstance;
 let server: MilterServer;
 let milterPort: number;
 
+/**
+ * A Postfix policy service (SMTPD_POLICY_README: name=value lines, an empty line ends a request;
+ * the answer is action=... and an empty line) that refuses blocked@example.net and records requests.
+ */
+const policyRequests: Array<Record<string, string>> = [];
+let policy: Server;
+async function startPolicyServer(): Promise<number> {
+  policy = createServer((socket) => {
+    let text = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+      let end: number;
+      while ((end = text.indexOf('\n\n')) >= 0) {
+        const request = Object.fromEntries(
+          text
+            .slice(0, end)
+            .split('\n')
+            .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+        );
+        text = text.slice(end + 2);
+        policyRequests.push(request);
+        const refuse = request.recipient === 'blocked@example.net';
+        socket.write(refuse ? 'action=REJECT 5.7.1 the test policy says no\n\n' : 'action=DUNNO\n\n');
+      }
+    });
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => policy.listen(0, '127.0.0.1', () => resolve()));
+  const address = policy.address();
+  if (address === null || typeof address === 'string') throw new Error('policy server has no port');
+  return address.port;
+}
+
 before(async () => {
+  const policyPort = await startPolicyServer();
   milterPort = await freePort();
   server = await startMilterServer({ listen: `inet:127.0.0.1:${milterPort}`, createHandler: recordingHandler, wants });
   postfix = await startPostfix({
     smtpdMilters: `inet:127.0.0.1:${milterPort}`,
     milterDefaultAction: 'tempfail',
     milterMacroDaemonName: 'harness-mta',
+    policyService: `inet:127.0.0.1:${policyPort}`,
   });
 });
 
 after(async () => {
   await postfix?.stop();
   await server?.close();
+  await new Promise<void>((resolve) => (policy ? policy.close(() => resolve()) : resolve()));
 });
 
 /** Folded header, whitespace before a colon, tabs, a line starting with a dot, no final CRLF issue. */
@@ -130,6 +168,30 @@ test('XCLIENT ADDR, NAME, HELO and LOGIN reach the milter as connect info, HELO 
   assert.equal(record.clientAddr, '192.0.2.7');
   assert.equal(record.authAuthen, 'carol');
   assert.equal(record.daemonName, 'harness-mta');
+});
+
+test('check_policy_service reaches the policy service with the XCLIENT identity; its REJECT refuses the RCPT', async () => {
+  policyRequests.length = 0;
+  const transcript = await postfix.send({
+    from: 'alice@example.org',
+    to: ['blocked@example.net', 'bob@example.net'],
+    data: message,
+    xclient: { ADDR: '192.0.2.8', NAME: 'policy.example', HELO: 'policy.example', LOGIN: 'dave' },
+  });
+  const rcpts = transcript.steps.filter((s) => s.stage === 'rcpt').map((s) => `${s.reply.code} ${s.reply.text}`);
+  assert.deepEqual(rcpts, [
+    '554 5.7.1 <blocked@example.net>: Recipient address rejected: the test policy says no',
+    '250 2.1.5 Ok',
+  ]);
+  assert.equal(transcript.eod?.code, 250);
+  await postfix.sink.next();
+  const first = policyRequests[0];
+  assert.equal(first?.request, 'smtpd_access_policy');
+  assert.equal(first?.protocol_state, 'RCPT');
+  assert.equal(first?.client_address, '192.0.2.8');
+  assert.equal(first?.helo_name, 'policy.example');
+  assert.equal(first?.sasl_username, 'dave');
+  assert.equal(first?.sender, 'alice@example.org');
 });
 
 test('a milter that is down makes Postfix act per milter_default_action = tempfail (451)', async () => {

@@ -7,9 +7,18 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import type { LocalPolicy } from '@mailward/core';
+import { parseLocalPolicy } from '@mailward/core';
 import { readLocalPolicyFile } from '@mailward/adapters';
 import type { EximSettings, QuarantineStyle } from '@mailward/milter';
-import { DEFAULT_DNS, DEFAULT_EXIM_LISTEN, DEFAULT_INBOUND, parseListenSpec, startEximServer } from '@mailward/milter';
+import {
+  DEFAULT_DNS,
+  DEFAULT_EXIM_LISTEN,
+  DEFAULT_INBOUND,
+  formatConfigError,
+  loadConfigFile,
+  parseListenSpec,
+  startEximServer,
+} from '@mailward/milter';
 import type { CommandResult } from './commands/result.js';
 import { runError, usageError } from './commands/result.js';
 import { setupResolver } from './resolver-setup.js';
@@ -62,6 +71,20 @@ export function defaultEximSettings(hostname: string): EximSettings {
 interface EximCliOptions extends EximFlags {
   readonly dns: string[];
   readonly localPolicy?: string;
+  readonly config?: string;
+}
+
+/** The exim section of a mailward.yaml, read by the same loader as `mailward config check`. */
+async function eximBase(options: EximCliOptions, hostname: string): Promise<EximSettings | CommandResult> {
+  if (options.config === undefined) return defaultEximSettings(hostname);
+  // Key files belong to the milter: a problem there is `config check`'s to report, not Exim's check's.
+  const loaded = await loadConfigFile(options.config, { hostname, checkKeys: false });
+  if (!loaded.ok) {
+    const lines = loaded.errors.map((error) => `mailward exim: ${formatConfigError(error)}\n`).join('');
+    return { exitCode: 1, stdout: '', stderr: lines };
+  }
+  if (loaded.config.exim === undefined) return usageError('exim', `--config ${options.config} has no exim section`);
+  return loaded.config.exim;
 }
 
 export function registerEximCommand(
@@ -74,8 +97,9 @@ export function registerEximCommand(
     .description(
       "Exim's content check at DATA: answers Exim's spam condition (spamd_address ... variant=rspamd) with the DMARC action and Authentication-Results (docs/exim.md)",
     )
-    .option('--listen <spec>', 'inet:HOST:PORT or unix:/PATH', DEFAULT_EXIM_LISTEN)
-    .option('--authserv-id <name>', 'authserv-id in Authentication-Results (RFC 8601 §2.5)', env.hostname)
+    .option('--config <file>', "take the settings from mailward.yaml's exim section; flags override them")
+    .option('--listen <spec>', `inet:HOST:PORT or unix:/PATH (default ${DEFAULT_EXIM_LISTEN})`)
+    .option('--authserv-id <name>', 'authserv-id in Authentication-Results, RFC 8601 §2.5 (default: this host name)')
     .addOption(
       new Option('--dns <host[:port]>', 'DNS server to ask (repeatable)')
         .argParser(collect)
@@ -109,10 +133,19 @@ Exim configuration (docs/exim.md):
 and in acl_smtp_data a "warn spam = nobody:true/defer_ok" statement with $spam_action tests.`,
     )
     .action(async (options: EximCliOptions) => {
-      const settings = eximSettingsFromFlags(options, defaultEximSettings(env.hostname));
+      const base = await eximBase(options, env.hostname);
+      if ('exitCode' in base) return done(base);
+      const settings = eximSettingsFromFlags(options, base);
       const listen = parseListenSpec(settings.listen);
       if (!listen.ok) return done(usageError('exim', `--listen ${listen.reason}`));
       let localPolicy: LocalPolicy | undefined;
+      if (settings.inbound.localPolicy !== undefined) {
+        // Already validated by the configuration loader, with its line; parsed again into rules here.
+        const parsed = parseLocalPolicy(settings.inbound.localPolicy);
+        if (!parsed.ok)
+          return done(usageError('exim', `--config ${options.config ?? ''}: localPolicy: ${parsed.reason}`));
+        localPolicy = parsed.policy;
+      }
       if (options.localPolicy !== undefined) {
         const read = await readLocalPolicyFile(options.localPolicy);
         if (!read.ok) return done(usageError('exim', `--local-policy ${read.reason}`));

@@ -25,6 +25,11 @@ function stopSignal(): AbortSignal {
   return controller.signal;
 }
 
+/** SIGHUP asks a long-running server (the milter) to re-read its settings and keys. */
+function onReload(listener: () => void): void {
+  process.on('SIGHUP', listener);
+}
+
 /**
  * Errors no command caught: one line, never a stack trace. A closed output pipe (`... | head`)
  * ends the program quietly with exit code 0: the reader has what it wanted.
@@ -49,6 +54,8 @@ try {
     imapPassword: process.env['MAILWARD_IMAP_PASSWORD'],
     progress: (line: string) => process.stdout.write(`${line}\n`),
     stopSignal: stopSignal(),
+    onReload,
+    log: (line: string) => process.stderr.write(`${line}\n`),
     colour: process.stdout.isTTY === true && process.env['NO_COLOR'] === undefined,
     ...(process.stderr.isTTY === true && { status: (text: string) => process.stderr.write(`\r\x1b[K${text}`) }),
   });

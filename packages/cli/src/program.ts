@@ -7,6 +7,8 @@ import { registerDkimCommands } from './dkim-program.js';
 import { registerArcCommands } from './arc-program.js';
 import { registerDmarcCommands } from './dmarc-program.js';
 import { registerReportsCommands } from './reports-program.js';
+import { registerMilterCommand, type MilterProgramEnvironment } from './milter-program.js';
+import { registerPolicyCommand } from './policy-program.js';
 import { registerConfigCommands } from './config-program.js';
 import { registerEximCommand } from './exim-program.js';
 import { checkCommand } from './commands/check.js';
@@ -20,7 +22,7 @@ import type { DnsCliOptions } from './dkim-program.js';
 import { dnsOptions, dnsServerOption, withDns } from './dkim-program.js';
 import { mailwardVersion } from './version.js';
 
-export interface ProgramEnvironment extends DkimProgramEnvironment {
+export interface ProgramEnvironment extends DkimProgramEnvironment, MilterProgramEnvironment {
   /** Host name of this machine, used as the receiver in Received-SPF. */
   readonly hostname: string;
   /** MAILWARD_IMAP_PASSWORD, for imap:// sources without a password in the URL. */
@@ -276,7 +278,9 @@ dns-failed: DNS does not work from here, or only domains that still fail were re
   registerReportsCommands(program, env, (done) => {
     result = done;
   });
+  registerMilterCommand(program, env, (done) => (result = done));
   registerEximCommand(program, env, (done) => (result = done));
+  registerPolicyCommand(program, env, (done) => (result = done));
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -91,3 +91,53 @@ test('mailward exim: listens, answers, and stops on the stop signal with exit co
   assert.equal(lines.at(-1), 'mailward exim stopped');
   assert.ok(lines.some((l) => /bad request: request line "HELLO" is not "CHECK RSPAMC\/1\.x"$/.test(l)));
 });
+
+test('mailward exim --config: the exim section is the base (with its local policy), flags win over it', async () => {
+  const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'mailward-exim-config-'));
+  try {
+    const file = join(dir, 'mailward.yaml');
+    await writeFile(
+      file,
+      [
+        'authservId: mx.from-file.example',
+        'exim:',
+        '  listen: inet:127.0.0.1:0',
+        '  dns: { servers: ["127.0.0.1:9"] }',
+        '  inbound:',
+        '    enforce: true',
+        '    localPolicy:',
+        '      trustedArcSealers: [google.com]',
+        '',
+      ].join('\n'),
+    );
+    const stop = new AbortController();
+    let listening: (line: string) => void = () => {};
+    const started = new Promise<string>((resolve) => (listening = resolve));
+    const running = runProgram(['exim', '--config', file, '--authserv-id', 'mx.flag.example'], {
+      ...env,
+      stopSignal: stop.signal,
+      progress: (line) => {
+        if (line.startsWith('mailward exim listening on')) listening(line);
+      },
+    });
+    const line = await started;
+    assert.match(line, /\(authserv-id mx\.flag\.example, enforcing, DNS 127\.0\.0\.1:9\)$/);
+    stop.abort();
+    assert.equal((await running).exitCode, 0);
+
+    await writeFile(file, 'exim:\n  inbound:\n    enforce: maybe\n');
+    const bad = await runProgram(['exim', '--config', file], env);
+    assert.equal(bad.exitCode, 1);
+    assert.match(bad.stderr, /^mailward exim: .*mailward\.yaml:3:14: exim\.inbound\.enforce: expected true or false/);
+
+    await writeFile(file, 'policy: {}\n');
+    const none = await runProgram(['exim', '--config', file], env);
+    assert.equal(none.exitCode, 2);
+    assert.match(none.stderr, /has no exim section/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

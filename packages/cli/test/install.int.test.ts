@@ -22,7 +22,7 @@ import { startLocalNpmRegistry } from '@mailward/testkit';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
-const PUBLIC = ['@mailward/core', '@mailward/reports', '@mailward/adapters', 'mailward'];
+const PUBLIC = ['@mailward/core', '@mailward/reports', '@mailward/adapters', '@mailward/milter', 'mailward'];
 
 interface PackResult {
   readonly name: string;
@@ -101,6 +101,7 @@ test('npm pack works for every workspace package and ships its built code, not i
   assert.deepEqual(names, [
     '@mailward/adapters',
     '@mailward/core',
+    '@mailward/milter',
     '@mailward/reports',
     '@mailward/testkit',
     'mailward',
@@ -132,7 +133,7 @@ test('the install fetched only runtime dependencies, and the offline install nee
   }
   assert.ok(packuments.includes('/better-sqlite3') && packuments.includes('/commander'), packuments.join(' '));
   const installed = await readdir(join(prefix, 'lib', 'node_modules', '@mailward'));
-  assert.deepEqual(installed.sort(), ['adapters', 'core', 'reports']);
+  assert.deepEqual(installed.sort(), ['adapters', 'core', 'milter', 'reports']);
 });
 
 test('the installed mailward runs from another directory: --version, dkim verify, reports demo', async () => {
@@ -154,4 +155,14 @@ test('the installed mailward runs from another directory: --version, dkim verify
   assert.match(demo.stdout, /Readiness for p=reject/);
   assert.ok((await stat(join(elsewhere, 'demo.db'))).size > 0);
   assert.ok((await readdir(join(elsewhere, 'demo-reports'))).length > 0);
+
+  // The mail-server commands come from @mailward/milter (prom-client, zod): the installed copy loads them.
+  const config = await mailward(
+    'config',
+    'check',
+    '--config',
+    join(root, 'docs', 'examples', 'mailward.yaml'),
+    '--no-keys',
+  );
+  assert.match(config.stdout, /OK \(milter, policy, exim\)/);
 });

@@ -8,5 +8,6 @@ export * from './domain/index.js';
 export * as arc from './arc/index.js';
 export * from './dmarc/index.js';
 export * from './authenticate.js';
+export * from './authenticate-stream.js';
 export * from './audit/index.js';
 export * as milter from './milter/index.js';

@@ -75,6 +75,11 @@ export interface MilterSettings {
   readonly store?: string;
   /** `HOST:PORT` for Prometheus metrics (`/metrics`); off when absent. */
   readonly metrics?: string;
+  /**
+   * What a message gets when handling it failed (a bug, never a verdict): `tempfail` (default,
+   * 451 4.3.0: the sender retries) or `accept` (unchecked, unsigned).
+   */
+  readonly onError?: 'tempfail' | 'accept';
 }
 
 /** OpenDKIM listens on 8891 and OpenDMARC on 8893 by custom; mailward takes the next free one. */

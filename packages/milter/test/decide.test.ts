@@ -56,6 +56,10 @@ test('a p=reject failure is rejected with 550 5.7.1 naming the domain; a dry run
   assert.deepEqual(dry.action, { kind: 'accept' });
   assert.equal(dry.wouldHave, 'reject');
   assert.match(dry.reason, /^dry run: /);
+  // The A-R comment says what was done: dis=reject when rejected, dis=none in the dry run.
+  assert.match(a.headers.authenticationResults, /dmarc=fail\s+\(p=reject\s+dis=reject\)/);
+  assert.match(dry.headers[0] ?? '', /dmarc=fail\s+\(p=reject\s+dis=none\)/);
+  assert.deepEqual(dry.headers.slice(1), verdict.headers.slice(1));
 });
 
 test('p=quarantine: held by default, a header only when configured for the domain', async () => {
@@ -93,4 +97,7 @@ test('DNS failures are "could not check": 451 4.7.5, or accept when configured s
   assert.equal(slow.dmarc.result, 'fail');
   assert.equal(slow.spf.mailFrom.result, 'temperror');
   assert.equal(decideInbound(slow, enforce).action.kind, 'tempfail');
+  const acceptedSlow = decideInbound(slow, { ...enforce, onDnsFailure: 'accept' });
+  assert.equal(acceptedSlow.action.kind, 'accept');
+  assert.match(acceptedSlow.headers[0] ?? '', /dmarc=fail\s+\(p=reject\s+dis=none\)/);
 });

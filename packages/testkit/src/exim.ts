@@ -18,10 +18,16 @@
  *   root; a non-root caller with -C would lose privilege (TRUSTED_CONFIG_LIST), so the tests run
  *   as root. `exim4 -bV` without -C exits 1 (no /etc/exim4/exim4.conf): the script checks with
  *   `-C /dev/null -bV`.
- * - Debian's compiled-in exim user (Debian-exim) does not exist here, so the config sets
- *   `exim_user = root`, `exim_group = root` and empties `never_users`.
+ * - Debian's build looks up its compiled-in user Debian-exim at start, before it reads -C, and
+ *   exits when that user is missing (found on the exim-check branch; main's fetch-exim.sh creates
+ *   the user). The config still runs Exim as root (`exim_user = root`, `exim_group = root`, empty
+ *   `never_users`) so the scratch spool and log directories need no chown.
  * - `-bh IP`: a fake SMTP session as from IP; every ACL runs (readsocket, spam= included), nothing
  *   is delivered or spooled. Debug lines (">>> ...") go to stderr, SMTP replies to stdout.
+ * - `spam =` with `spamd_address = HOST PORT` (classic spamd): Exim sends "REPORT SPAMC/1.2",
+ *   User, Content-length, a blank line, then its spool "mbox" of the message: a "From MAILER-DAEMON"
+ *   line, X-Envelope-From, X-Envelope-To, Exim's own Received, then the message with LF line ends
+ *   (not CRLF). A content checker that verifies DKIM must drop those added lines and restore CRLF.
  * - `-bs` with `-oMa IP`: a real session read from stdin (as root, -oMa sets the client address);
  *   with `queue_only` the message is spooled in the scratch spool_directory, not delivered.
  */

@@ -49,6 +49,11 @@ export interface SmtpSessionOptions {
   readonly to: readonly string[];
   /** The message, header and body, CRLF line ends. Dot-stuffed here; a final CRLF is added if missing. */
   readonly data: Uint8Array | string;
+  /**
+   * Called after the 354 to DATA, before the message is sent: the MTA has passed connect, HELO,
+   * MAIL and RCPT to its milters by then, so a test can kill a milter mid-message here.
+   */
+  readonly beforeContent?: () => Promise<void>;
 }
 
 export type SmtpStage = 'greeting' | 'ehlo' | 'xclient' | 'ehlo-after-xclient' | 'mail' | 'rcpt' | 'data' | 'eod';
@@ -128,6 +133,7 @@ async function runSmtpSession(connection: SmtpConnection, options: SmtpSessionOp
     }
     if (ok) ok = await step('data', 'DATA', 354);
     if (ok) {
+      await options.beforeContent?.();
       connection.write(dotStuff(options.data));
       await step('eod', '', 250);
     }

@@ -108,3 +108,52 @@ test('a refused session is still reported when the sender is refused before DATA
     await refusing.cleanup();
   }
 });
+
+/**
+ * A fake SpamAssassin spamd for Exim's `spam =` condition (heavy daemon, Content_Scanning): Exim
+ * sends "REPORT SPAMC/1.2", a Content-length header, a blank line and the message; it reads
+ * "SPAMD/1.1 0 EX_OK", a blank line and "score/threshold" (exim src/spam.c).
+ */
+test('spamd_address is usable: a spam = condition asks an in-test spamd and its score refuses the message', async () => {
+  const received: string[] = [];
+  const spamd = createServer((socket) => {
+    let text = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+      const head = text.indexOf('\r\n\r\n');
+      const length = Number(/Content-length: (\d+)/i.exec(text)?.[1] ?? NaN);
+      if (head < 0 || Number.isNaN(length) || text.length - head - 4 < length) return;
+      received.push(text);
+      const report = '15.5/5.0\r\nmailward test spamd\r\n';
+      socket.end(`SPAMD/1.1 0 EX_OK\r\nContent-length: ${report.length}\r\n\r\n${report}`);
+    });
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => spamd.listen(0, LOOPBACK, () => resolve()));
+  const address = spamd.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  const scanning = await createEximHarness({
+    mainConfig: [`spamd_address = ${LOOPBACK} ${address.port}`],
+    acls: { data: ['deny message = spam score $spam_score', 'spam = nobody', 'accept'].join('\n') },
+  });
+  try {
+    const result = await scanning.session({ from: 'a@example.org', to: ['b@example.net'], data: message });
+    assert.equal(result.eod?.code, 550, `${JSON.stringify(result.steps)}\n${result.stderr}`);
+    assert.equal(result.eod?.text, 'spam score 15.5');
+    assert.equal(received.length, 1);
+    assert.match(received[0] ?? '', /^REPORT SPAMC\/1\.2\r\n/);
+    // What Exim sends is its spool "mbox": a From_ line, X-Envelope-From/To, its Received, then
+    // the message with LF line ends (not CRLF).
+    const sent = (received[0] ?? '').slice((received[0] ?? '').indexOf('\r\n\r\n') + 4);
+    assert.match(
+      sent,
+      /^From MAILER-DAEMON .*\nX-Envelope-From: <a@example\.org>\nX-Envelope-To: b@example\.net\nReceived: /,
+    );
+    assert.match(sent, /\nSubject: test\n\nbody\n$/);
+    assert.doesNotMatch(sent, /\r/);
+  } finally {
+    await scanning.cleanup();
+    await closeServer(spamd);
+  }
+});

@@ -46,6 +46,11 @@ export interface MilterServer {
   /** Where it listens, with the real port when 0 was asked. */
   readonly address: string;
   readonly activeSessions: number;
+  /**
+   * Stops accepting connections; open sessions go on (a drain: wait for activeSessions to reach
+   * 0, then close()). Idempotent.
+   */
+  stopAccepting(): void;
   close(): Promise<void>;
 }
 
@@ -72,15 +77,22 @@ export async function startMilterServer(options: MilterServerOptions): Promise<M
   });
 
   const address = await listen(server, parsed.address);
+  // server.close() may be called once: it stops listening, and its callback runs when the last
+  // connection is gone.
+  let closed: Promise<void> | undefined;
+  const stopListening = () => (closed ??= new Promise<void>((resolve) => server.close(() => resolve())));
   return {
     address: formatListenAddress(address),
     get activeSessions() {
       return sockets.size;
     },
+    stopAccepting() {
+      void stopListening();
+    },
     async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const done = stopListening();
       for (const finish of [...sockets.values()]) finish('server-close');
-      await closed;
+      await done;
       if (address.kind === 'unix') await unlink(address.path).catch(() => undefined);
     },
   };

@@ -82,108 +82,145 @@ export type ArcSealResult =
 export function sealArc(message: Uint8Array | SplitMessage, options: ArcSealOptions): ArcSealResult {
   const split = message instanceof Uint8Array ? splitMessage(message) : message;
   if (!split.ok) return { sealed: false, reason: `message cannot be sealed: ${split.message}` };
-  const algorithm = checkOptions(options);
+  const sealer = new ArcSealer(split.headers, options);
+  sealer.push(split.body);
+  const result = sealer.finish(options.authenticationResults, options.chainValidation);
+  if (!result.sealed) return result;
+  const prefix = Buffer.from(
+    result.fields.seal + result.fields.messageSignature + result.fields.authenticationResults,
+    'latin1',
+  );
+  return { ...result, message: Buffer.concat([prefix, split.bytes]) };
+}
 
-  const chain = indexArcFields(split.headers);
-  const highest = chain.highest;
-  // §5.1 step 2: a chain whose newest seal says cv=fail is not sealed again.
-  const newestSeals = chain.byInstance.get(highest)?.seal ?? [];
-  if (newestSeals.some((field) => /(^|;)[ \t\r\n]*cv[ \t\r\n]*=[ \t\r\n]*fail\b/i.test(headerValue(field)))) {
-    return {
-      sealed: false,
-      reason: `the chain already failed (ARC-Seal ${highest} says cv=fail); it is not sealed again`,
-    };
+/** An ARC set without the sealed message: what a milter inserts as header fields. */
+export type ArcSealFields =
+  Omit<Extract<ArcSealResult, { sealed: true }>, 'message'> | Extract<ArcSealResult, { sealed: false }>;
+
+/**
+ * Sealing a message that arrives in pieces (a milter's): the header fields first, then the body in
+ * chunks, hashed as they come (the AMS body hash); finish() adds the AAR payload and the chain
+ * status, known only once the message is verified. sealArc is this with the whole message.
+ */
+export class ArcSealer {
+  private readonly algorithm: DkimAlgorithm;
+  private readonly canonicalization: { readonly header: DkimCanonicalization; readonly body: DkimCanonicalization };
+  private readonly hasher: BodyHasher;
+
+  constructor(
+    private readonly headers: readonly HeaderField[],
+    private readonly options: Omit<ArcSealOptions, 'authenticationResults' | 'chainValidation'>,
+  ) {
+    this.algorithm = checkOptions({ ...options, authenticationResults: '', chainValidation: 'none' });
+    this.canonicalization = options.canonicalization ?? { header: 'relaxed', body: 'relaxed' };
+    this.hasher = new BodyHasher({ canonicalization: this.canonicalization.body, algorithm: hashOf(this.algorithm) });
   }
-  // §5.1 step 3: one more than the highest instance found.
-  const instance = highest + 1;
-  if (instance > MAX_ARC_INSTANCE) return { sealed: false, reason: `the chain already has ${MAX_ARC_INSTANCE} sets` };
-  const cv = options.chainValidation;
-  // §4.4: none means "no chain arrived", so it is the only status without ARC fields and
-  // impossible with them; sealing otherwise would write a chain that §5.2 step 3C rejects.
-  if (chain.fields.length === 0 && cv !== 'none') {
-    return { sealed: false, reason: `cv=${cv} given, but the message has no ARC chain (cv must be none)` };
+
+  push(chunk: Uint8Array): void {
+    this.hasher.push(chunk);
   }
-  if (chain.fields.length > 0 && cv === 'none') {
-    return { sealed: false, reason: 'cv=none given, but the message has ARC fields (cv must be pass or fail)' };
-  }
-  if (cv === 'pass' && chain.unreadable > 0) {
-    return { sealed: false, reason: `cv=pass given, but an ARC field is unreadable: ${chain.firstProblem ?? ''}` };
-  }
-  // §5.1.1: the seal covers sets 1..N in order, AAR, AMS, AS; §5.1.2: a failed chain is sealed
-  // as if our set were the only one.
-  const prior: HeaderField[] = [];
-  for (let i = 1; cv !== 'fail' && i < instance; i++) {
-    const slot = chain.byInstance.get(i);
-    for (const kind of ['aar', 'ams', 'seal'] as const) {
-      const fields = slot?.[kind] ?? [];
-      if (fields.length !== 1) {
-        return { sealed: false, reason: `ARC set ${i} is not intact; validate the chain (cv=fail) before sealing` };
-      }
-      prior.push(fields[0]!);
+
+  finish(authenticationResults: string, chainValidation: ChainValidation): ArcSealFields {
+    checkOptions({ ...this.options, authenticationResults, chainValidation });
+    const { algorithm, canonicalization, hasher } = this;
+    const options = { ...this.options, authenticationResults, chainValidation };
+    const headers = this.headers;
+    const chain = indexArcFields(headers);
+    const highest = chain.highest;
+    // §5.1 step 2: a chain whose newest seal says cv=fail is not sealed again.
+    const newestSeals = chain.byInstance.get(highest)?.seal ?? [];
+    if (newestSeals.some((field) => /(^|;)[ \t\r\n]*cv[ \t\r\n]*=[ \t\r\n]*fail\b/i.test(headerValue(field)))) {
+      return {
+        sealed: false,
+        reason: `the chain already failed (ARC-Seal ${highest} says cv=fail); it is not sealed again`,
+      };
     }
+    // §5.1 step 3: one more than the highest instance found.
+    const instance = highest + 1;
+    if (instance > MAX_ARC_INSTANCE) return { sealed: false, reason: `the chain already has ${MAX_ARC_INSTANCE} sets` };
+    const cv = options.chainValidation;
+    // §4.4: none means "no chain arrived", so it is the only status without ARC fields and
+    // impossible with them; sealing otherwise would write a chain that §5.2 step 3C rejects.
+    if (chain.fields.length === 0 && cv !== 'none') {
+      return { sealed: false, reason: `cv=${cv} given, but the message has no ARC chain (cv must be none)` };
+    }
+    if (chain.fields.length > 0 && cv === 'none') {
+      return { sealed: false, reason: 'cv=none given, but the message has ARC fields (cv must be pass or fail)' };
+    }
+    if (cv === 'pass' && chain.unreadable > 0) {
+      return { sealed: false, reason: `cv=pass given, but an ARC field is unreadable: ${chain.firstProblem ?? ''}` };
+    }
+    // §5.1.1: the seal covers sets 1..N in order, AAR, AMS, AS; §5.1.2: a failed chain is sealed
+    // as if our set were the only one.
+    const prior: HeaderField[] = [];
+    for (let i = 1; cv !== 'fail' && i < instance; i++) {
+      const slot = chain.byInstance.get(i);
+      for (const kind of ['aar', 'ams', 'seal'] as const) {
+        const fields = slot?.[kind] ?? [];
+        if (fields.length !== 1) {
+          return { sealed: false, reason: `ARC set ${i} is not intact; validate the chain (cv=fail) before sealing` };
+        }
+        prior.push(fields[0]!);
+      }
+    }
+    const now = Math.floor(options.clock.now() / 1000);
+
+    const aar = `ARC-Authentication-Results: i=${instance}; ${options.authenticationResults.trim()}`;
+    const aarField = asField(aar);
+    const index = new HeaderIndex([aarField, ...headers]);
+
+    // AMS (§4.1.2): like a DKIM-Signature over this message, AAR included in the header set.
+    const signedNames = (options.headers ?? DEFAULT_ARC_SIGNED_HEADERS)
+      .map((name) => name.toLowerCase())
+      .filter((name) => !isArcName(name) && name !== 'authentication-results')
+      .flatMap((name) => Array<string>(index.count(name)).fill(name));
+    // An AMS with an empty h= signs no header field (RFC 8617 §4.1.2 takes h= from RFC 6376 §3.5):
+    // it would vouch for nothing a later hop can compare, so such a message is not sealed.
+    if (signedNames.length === 0) {
+      return {
+        sealed: false,
+        reason:
+          headers.length === 0
+            ? 'the message has no header fields (it starts with an empty line): there is nothing for the ARC-Message-Signature to sign'
+            : `none of the header fields to sign (${(options.headers ?? DEFAULT_ARC_SIGNED_HEADERS).join(', ')}) is in the message: the ARC-Message-Signature would sign no header field (h= empty)`,
+      };
+    }
+    const amsTags: [string, string][] = [
+      ['a', algorithm],
+      ['b', ''],
+      ['bh', hasher.finish().base64],
+      ['c', `${canonicalization.header}/${canonicalization.body}`],
+      ['d', options.domain],
+      ['h', signedNames.join(':')],
+      ['i', String(instance)],
+      ['s', options.selector],
+      ['t', String(now)],
+    ];
+    const amsUnsigned = formatFields('ARC-Message-Signature', amsTags);
+    const amsData =
+      canonicalSignedHeaders(index, signedNames, canonicalization.header) +
+      canonicalizeSignatureHeader(amsUnsigned, canonicalization.header);
+    const ams = withSignature(amsTags, 'ARC-Message-Signature', signHeaderData(algorithm, options.privateKey, amsData));
+
+    // AS (§5.1.1): every set in instance order, this one last with b= empty; only our own set when cv=fail (§5.1.2).
+    const sealTags: [string, string][] = [
+      ['a', algorithm],
+      ['b', ''],
+      ['cv', cv],
+      ['d', options.domain],
+      ['i', String(instance)],
+      ['s', options.selector],
+      ['t', String(now)],
+    ];
+    const sealUnsigned = formatFields('ARC-Seal', sealTags);
+    const parts: string[] = [];
+    for (const field of prior) parts.push(canonicalizeHeader(field, 'relaxed'));
+    parts.push(canonicalizeHeader(aarField, 'relaxed'), canonicalizeHeader(asField(ams), 'relaxed'));
+    parts.push(canonicalizeSignatureHeader(sealUnsigned, 'relaxed'));
+    const seal = withSignature(sealTags, 'ARC-Seal', signHeaderData(algorithm, options.privateKey, parts.join('')));
+    const fields = { seal: `${seal}\r\n`, messageSignature: `${ams}\r\n`, authenticationResults: `${aar}\r\n` };
+    return { sealed: true, instance, fields };
   }
-  const now = Math.floor(options.clock.now() / 1000);
-
-  const aar = `ARC-Authentication-Results: i=${instance}; ${options.authenticationResults.trim()}`;
-  const aarField = asField(aar);
-  const index = new HeaderIndex([aarField, ...split.headers]);
-
-  // AMS (§4.1.2): like a DKIM-Signature over this message, AAR included in the header set.
-  const canonicalization = options.canonicalization ?? { header: 'relaxed', body: 'relaxed' };
-  const hasher = new BodyHasher({ canonicalization: canonicalization.body, algorithm: hashOf(algorithm) });
-  hasher.push(split.body);
-  const signedNames = (options.headers ?? DEFAULT_ARC_SIGNED_HEADERS)
-    .map((name) => name.toLowerCase())
-    .filter((name) => !isArcName(name) && name !== 'authentication-results')
-    .flatMap((name) => Array<string>(index.count(name)).fill(name));
-  // An AMS with an empty h= signs no header field (RFC 8617 §4.1.2 takes h= from RFC 6376 §3.5):
-  // it would vouch for nothing a later hop can compare, so such a message is not sealed.
-  if (signedNames.length === 0) {
-    return {
-      sealed: false,
-      reason:
-        split.headers.length === 0
-          ? 'the message has no header fields (it starts with an empty line): there is nothing for the ARC-Message-Signature to sign'
-          : `none of the header fields to sign (${(options.headers ?? DEFAULT_ARC_SIGNED_HEADERS).join(', ')}) is in the message: the ARC-Message-Signature would sign no header field (h= empty)`,
-    };
-  }
-  const amsTags: [string, string][] = [
-    ['a', algorithm],
-    ['b', ''],
-    ['bh', hasher.finish().base64],
-    ['c', `${canonicalization.header}/${canonicalization.body}`],
-    ['d', options.domain],
-    ['h', signedNames.join(':')],
-    ['i', String(instance)],
-    ['s', options.selector],
-    ['t', String(now)],
-  ];
-  const amsUnsigned = formatFields('ARC-Message-Signature', amsTags);
-  const amsData =
-    canonicalSignedHeaders(index, signedNames, canonicalization.header) +
-    canonicalizeSignatureHeader(amsUnsigned, canonicalization.header);
-  const ams = withSignature(amsTags, 'ARC-Message-Signature', signHeaderData(algorithm, options.privateKey, amsData));
-
-  // AS (§5.1.1): every set in instance order, this one last with b= empty; only our own set when cv=fail (§5.1.2).
-  const sealTags: [string, string][] = [
-    ['a', algorithm],
-    ['b', ''],
-    ['cv', cv],
-    ['d', options.domain],
-    ['i', String(instance)],
-    ['s', options.selector],
-    ['t', String(now)],
-  ];
-  const sealUnsigned = formatFields('ARC-Seal', sealTags);
-  const parts: string[] = [];
-  for (const field of prior) parts.push(canonicalizeHeader(field, 'relaxed'));
-  parts.push(canonicalizeHeader(aarField, 'relaxed'), canonicalizeHeader(asField(ams), 'relaxed'));
-  parts.push(canonicalizeSignatureHeader(sealUnsigned, 'relaxed'));
-  const seal = withSignature(sealTags, 'ARC-Seal', signHeaderData(algorithm, options.privateKey, parts.join('')));
-
-  const fields = { seal: `${seal}\r\n`, messageSignature: `${ams}\r\n`, authenticationResults: `${aar}\r\n` };
-  const prefix = Buffer.from(fields.seal + fields.messageSignature + fields.authenticationResults, 'latin1');
-  return { sealed: true, instance, fields, message: Buffer.concat([prefix, split.bytes]) };
 }
 
 /**

@@ -74,8 +74,16 @@ export function decideInbound(auth: Authentication, policy: InboundPolicy): Inbo
   const base = { dmarc: dmarc.result, ...(authorDomain !== undefined && { authorDomain }) };
 
   const planned = plannedAction(auth, policy.onDnsFailure, quarantineStyle);
+  // When the message is accepted although the policy asked for more (a dry run, or a DNS
+  // failure with onDnsFailure accept), the A-R comment's dis= must say what was done: none.
+  const acceptedLabels = [withDisposition(labels[0] ?? '', 'none'), ...labels.slice(1)];
   if (planned.kind === 'accept') {
-    return { ...base, action: planned, reason: acceptReason(auth), headers: labels };
+    return {
+      ...base,
+      action: planned,
+      reason: acceptReason(auth),
+      headers: acceptedLabels,
+    };
   }
   const reason = actionReason(planned, auth);
   if (!enforce) {
@@ -84,7 +92,7 @@ export function decideInbound(auth: Authentication, policy: InboundPolicy): Inbo
       action: { kind: 'accept' },
       wouldHave: planned.kind,
       reason: `dry run: ${reason}`,
-      headers: labels,
+      headers: acceptedLabels,
     };
   }
   const headers =
@@ -169,4 +177,13 @@ function actionReason(action: Exclude<InboundAction, { kind: 'accept' }>, auth: 
     case 'quarantine':
       return `quarantine (${action.style}): ${action.reason}${auth.dmarc.reasons.length > 0 ? `; ${auth.dmarc.reasons.join('; ')}` : ''}`;
   }
+}
+
+/**
+ * core writes the DMARC result's comment as "(p=REQUESTED dis=ACTION)" with the action local
+ * policy chose; the action actually taken is only known here. Rewrites dis= in our own A-R field
+ * (the comment may be folded, hence \s+).
+ */
+function withDisposition(field: string, taken: DmarcRequest): string {
+  return field.replace(/(\bdmarc=[a-z]+\s+\(p=[a-z]+\s+dis=)[a-z]+/, `$1${taken}`);
 }

@@ -1,0 +1,159 @@
+/**
+ * Prometheus metrics of the milter (prom-client, in a registry of its own so two services in one
+ * process, or tests, do not share counters), and the HTTP endpoint that serves them.
+ */
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { LookupOptions, LookupResult, RecordType, Resolver } from '@mailward/core';
+import type { MessageReport } from '../milter/pipeline.js';
+
+export class MilterMetrics {
+  readonly registry = new Registry();
+  private readonly messages = new Counter({
+    name: 'mailward_milter_messages_total',
+    help: 'Messages handled, by direction, verdict (DMARC result inbound; signed or unsigned outbound) and action',
+    labelNames: ['direction', 'verdict', 'action'] as const,
+    registers: [this.registry],
+  });
+  private readonly stages = new Histogram({
+    name: 'mailward_milter_stage_seconds',
+    help: 'Time per stage: message (MAIL to the reply at end of message) and finish (the end-of-message work: DNS, signing)',
+    labelNames: ['stage', 'direction'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  private readonly dns = new Counter({
+    name: 'mailward_milter_dns_lookups_total',
+    help: 'DNS lookups by record type and outcome (answer, nxdomain, nodata, servfail, refused, timeout)',
+    labelNames: ['type', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly sessions = new Counter({
+    name: 'mailward_milter_sessions_ended_total',
+    help: 'Milter sessions ended, by reason (quit, closed, timeout, protocol, socket-error, server-close, busy)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  private readonly errors = new Counter({
+    name: 'mailward_milter_errors_total',
+    help: 'Problems: protocol errors (the session ended) and handler errors (the message got the on-error answer)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  private readonly reloads = new Counter({
+    name: 'mailward_milter_reloads_total',
+    help: 'Settings reloads, by result (ok, failed: the old settings stay)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(activeSessions: () => number) {
+    new Gauge({
+      name: 'mailward_milter_active_sessions',
+      help: 'Milter sessions open now',
+      registers: [this.registry],
+      collect() {
+        this.set(activeSessions());
+      },
+    });
+  }
+
+  message(report: MessageReport): void {
+    const verdict =
+      report.direction === 'inbound'
+        ? report.error === undefined
+          ? (report.dmarc ?? 'none')
+          : 'error'
+        : report.error !== undefined
+          ? 'error'
+          : report.signatures === undefined
+            ? 'unsigned'
+            : 'signed';
+    this.messages.inc({ direction: report.direction, verdict, action: report.action });
+    this.stages.observe({ stage: 'message', direction: report.direction }, report.totalMs / 1000);
+    this.stages.observe({ stage: 'finish', direction: report.direction }, report.finishMs / 1000);
+    if (report.error !== undefined) this.errors.inc({ kind: 'handler' });
+  }
+
+  sessionEnded(reason: string, error: string | undefined, warnings: number): void {
+    this.sessions.inc({ reason });
+    if (reason === 'protocol' && error !== undefined) this.errors.inc({ kind: 'protocol' });
+    if (warnings > 0) this.errors.inc({ kind: 'session-warning' }, warnings);
+  }
+
+  reload(ok: boolean): void {
+    this.reloads.inc({ result: ok ? 'ok' : 'failed' });
+  }
+
+  dnsLookup(type: RecordType, outcome: string): void {
+    this.dns.inc({ type, outcome });
+  }
+
+  /** A resolver that counts each lookup's outcome, then passes it on unchanged. */
+  countingResolver(inner: Resolver): Resolver {
+    return {
+      lookup: async <T extends RecordType>(
+        name: string,
+        type: T,
+        options?: LookupOptions,
+      ): Promise<LookupResult<T>> => {
+        const result = await inner.lookup(name, type, options);
+        this.dnsLookup(type, result.kind);
+        return result;
+      },
+    };
+  }
+}
+
+export interface MetricsEndpoint {
+  /** HOST:PORT it listens on (the real port when 0 was asked). */
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+/** `HOST:PORT`, `[v6]:PORT` or a bare `PORT` (then 127.0.0.1: loopback by default). */
+export function parseMetricsAddress(
+  text: string,
+): { ok: true; host: string; port: number } | { ok: false; reason: string } {
+  const bracketed = /^\[([^\]]+)\]:(\d+)$/.exec(text);
+  const plain = /^([^:]+):(\d+)$/.exec(text);
+  const bare = /^(\d+)$/.exec(text);
+  const host = bracketed?.[1] ?? plain?.[1] ?? (bare ? '127.0.0.1' : undefined);
+  const portText = bracketed?.[2] ?? plain?.[2] ?? bare?.[1];
+  const port = Number(portText);
+  if (host === undefined || portText === undefined || port > 65535)
+    return { ok: false, reason: `"${text}" is not HOST:PORT (e.g. 127.0.0.1:9108)` };
+  return { ok: true, host, port };
+}
+
+/** Serves GET /metrics; anything else is 404. */
+export async function startMetricsEndpoint(registry: Registry, host: string, port: number): Promise<MetricsEndpoint> {
+  const server: Server = createServer((request, response) => {
+    const path = (request.url ?? '/').split('?')[0];
+    if (request.method !== 'GET' || path !== '/metrics') {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (error: unknown) => response.writeHead(500).end(`${(error as Error).message}\n`),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = server.address();
+  const realPort = bound !== null && typeof bound === 'object' ? bound.port : port;
+  return {
+    address: host.includes(':') ? `[${host}]:${realPort}` : `${host}:${realPort}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
