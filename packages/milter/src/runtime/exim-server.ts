@@ -20,7 +20,7 @@ import { encodeEximProtocolError } from '../exim/reply.js';
 import { parseListenSpec } from '../exim/listen.js';
 import type { ListenAddress } from '../exim/listen.js';
 import type { VerdictJournal } from '@mailward/reports';
-import { verdictRecord } from '../inbound/verdict-record.js';
+import { DEFAULT_JOURNAL_TIMEOUT_MS, verdictRecorder } from './verdict-recorder.js';
 
 export interface EximServerOptions {
   readonly settings: EximSettings;
@@ -64,7 +64,6 @@ export const DEFAULT_EXIM_MAX_CONNECTIONS = 64;
 const DEFAULT_IDLE_MS = 30_000;
 const DEFAULT_CHECK_MS = 25_000;
 const DEFAULT_REQUEST_MS = 150_000;
-const DEFAULT_JOURNAL_MS = 5_000;
 
 export async function startEximServer(options: EximServerOptions): Promise<EximServer> {
   const parsed = parseListenSpec(options.settings.listen);
@@ -81,7 +80,7 @@ export async function startEximServer(options: EximServerOptions): Promise<EximS
   const checkMs = options.checkTimeoutMs ?? DEFAULT_CHECK_MS;
   const idleMs = options.idleTimeoutMs ?? DEFAULT_IDLE_MS;
   const requestMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_MS;
-  const journalMs = options.journalTimeoutMs ?? DEFAULT_JOURNAL_MS;
+  const journalMs = options.journalTimeoutMs ?? DEFAULT_JOURNAL_TIMEOUT_MS;
   const sockets = new Set<Socket>();
   let unrecorded = 0;
   const busy = new Set<Promise<void>>();
@@ -139,40 +138,33 @@ export async function startEximServer(options: EximServerOptions): Promise<EximS
     }
   };
 
+  const recordVerdict =
+    options.journal === undefined
+      ? undefined
+      : verdictRecorder({
+          journal: options.journal,
+          receiver: 'exim',
+          clock,
+          timeoutMs: journalMs,
+          failed: (envelope, reason) => {
+            unrecorded += 1;
+            options.log(
+              `exim queue-id=${envelope.queueId ?? '-'} verdict not recorded (${unrecorded} since start): ${reason}`,
+            );
+          },
+        });
+
   /** Appends the verdict of a checked message (committed before the reply goes out). */
   const record = async (request: EximRequest, outcome: EximCheckOutcome): Promise<void> => {
-    const journal = options.journal;
-    if (journal === undefined || outcome.verdict === undefined || outcome.authentication === undefined) return;
+    if (recordVerdict === undefined || outcome.verdict === undefined || outcome.authentication === undefined) return;
     if (request.ip === undefined) return;
-    const envelope = {
+    await recordVerdict(outcome.authentication, outcome.verdict, {
       ip: request.ip,
       mailFrom: request.mailFrom,
       recipients: request.recipients,
       ...(request.helo === undefined ? {} : { helo: request.helo }),
       ...(request.queueId === undefined ? {} : { queueId: request.queueId }),
-    };
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      // Bounded: a store that hangs (a PostgreSQL server gone away) must not hold Exim's answer.
-      await Promise.race([
-        journal.appendVerdicts([
-          verdictRecord(outcome.authentication, outcome.verdict, envelope, { receiver: 'exim', clock }),
-        ]),
-        new Promise((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`the store did not confirm within ${journalMs / 1000} s`)),
-            journalMs,
-          );
-        }),
-      ]);
-    } catch (error) {
-      unrecorded += 1;
-      options.log(
-        `exim queue-id=${request.queueId ?? '-'} verdict not recorded (${unrecorded} since start): ${error instanceof Error ? error.message : String(error)}`,
-      );
-    } finally {
-      clearTimeout(timer);
-    }
+    });
   };
 
   // Half-open allowed: a client that shuts down its write side after the request (rspamc, nc) still gets the reply.

@@ -266,9 +266,12 @@ async function buildPipeline(
         : {
             recordVerdict: verdictRecorder({
               journal: deps.journal,
+              receiver: 'milter',
               clock: deps.clock,
-              log,
-              failed: () => metrics.verdictNotRecorded(),
+              failed: (envelope, reason) => {
+                metrics.verdictNotRecorded();
+                log(`milter: ${envelope.queueId ?? '-'}: verdict not recorded: ${reason}`);
+              },
               ...(deps.journalTimeoutMs === undefined ? {} : { timeoutMs: deps.journalTimeoutMs }),
             }),
           }),

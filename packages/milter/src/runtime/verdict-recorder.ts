@@ -1,11 +1,11 @@
 /**
- * The runtime side of the verdict journal for the milter: builds each inbound message's journal
- * row (inbound/verdict-record.ts) and appends it, bounded in time, before the EOM reply. A store
+ * The runtime side of the verdict journal, for the milter and the Exim check: builds each checked
+ * message's row (inbound/verdict-record.ts) and appends it, bounded in time, before the reply. A store
  * that fails or hangs costs the message nothing but its row: the failure is logged and counted,
  * and the message still gets its verdict (docs/verdicts.md).
  */
 import type { Authentication, Clock } from '@mailward/core';
-import type { VerdictJournal } from '@mailward/reports';
+import type { VerdictJournal, VerdictReceiver } from '@mailward/reports';
 import type { InboundVerdict } from '../inbound/decide.js';
 import { verdictRecord, type VerdictEnvelope } from '../inbound/verdict-record.js';
 
@@ -19,10 +19,10 @@ export const DEFAULT_JOURNAL_TIMEOUT_MS = 5_000;
 
 export function verdictRecorder(options: {
   readonly journal: Pick<VerdictJournal, 'appendVerdicts'>;
+  readonly receiver: VerdictReceiver;
   readonly clock: Clock;
-  readonly log: (line: string) => void;
-  /** Called once per verdict not recorded (the metrics). */
-  readonly failed: () => void;
+  /** Called once per verdict not recorded, with why (the log line and the count). */
+  readonly failed: (envelope: VerdictEnvelope, reason: string) => void;
   readonly timeoutMs?: number;
 }): VerdictRecorder {
   const timeoutMs = options.timeoutMs ?? DEFAULT_JOURNAL_TIMEOUT_MS;
@@ -31,7 +31,7 @@ export function verdictRecorder(options: {
     try {
       await Promise.race([
         options.journal.appendVerdicts([
-          verdictRecord(auth, verdict, envelope, { receiver: 'milter', clock: options.clock }),
+          verdictRecord(auth, verdict, envelope, { receiver: options.receiver, clock: options.clock }),
         ]),
         new Promise((_, reject) => {
           timer = setTimeout(
@@ -41,10 +41,7 @@ export function verdictRecorder(options: {
         }),
       ]);
     } catch (error) {
-      options.failed();
-      options.log(
-        `milter: ${envelope.queueId ?? '-'}: verdict not recorded: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      options.failed(envelope, error instanceof Error ? error.message : String(error));
     } finally {
       clearTimeout(timer);
     }
