@@ -3,6 +3,7 @@
  * committed item survives a crash or power loss before its source is acknowledged. All entries of
  * one item are written in one transaction; reports already stored are recognised by their natural
  * key (reporter, report id, policy domain, date range) and skipped, so ingest is idempotent.
+ * Also the VerdictJournal (the verdicts table), opened by the milter with synchronous=NORMAL.
  */
 import Database from 'better-sqlite3';
 import type {
