@@ -22,6 +22,7 @@ import {
 import type { CommandResult } from './commands/result.js';
 import { runError, usageError } from './commands/result.js';
 import { setupResolver } from './resolver-setup.js';
+import { openStore, STORE_SCHEMES } from './store-setup.js';
 import type { ProgramEnvironment } from './program.js';
 
 /** The flags of `mailward exim`, as commander gives them (absent = not given). */
@@ -122,7 +123,7 @@ export function registerEximCommand(
       '--local-policy <file>',
       'local policy for DMARC failures (trusted forwarders, mailing lists; YAML or JSON)',
     )
-    .option('--store <path>', 'where to record verdicts for DMARC reports')
+    .option('--store <store>', `where to record each checked message's verdict for DMARC reports: ${STORE_SCHEMES}`)
     .addHelpText(
       'after',
       `
@@ -137,10 +138,6 @@ and in acl_smtp_data a "warn spam = nobody:true/defer_ok" statement with $spam_a
       const settings = eximSettingsFromFlags(options, base);
       const listen = parseListenSpec(settings.listen);
       if (!listen.ok) return done(usageError('exim', `--listen ${listen.reason}`));
-      if (settings.store !== undefined) {
-        // Said plainly rather than accepted and ignored: the verdict journal is not built yet.
-        return done(usageError('exim', '--store: recording verdicts is not available in mailward exim yet'));
-      }
       let localPolicy: LocalPolicy | undefined;
       if (settings.inbound.localPolicy !== undefined) {
         // Already validated by the configuration loader, with its line; parsed again into rules here.
@@ -156,6 +153,12 @@ and in acl_smtp_data a "warn spam = nobody:true/defer_ok" statement with $spam_a
       }
       const setup = await setupResolver({ dns: settings.dns.servers, dnsTimeoutMs: settings.dns.timeoutMs });
       if (!setup.ok) return done(setup.usage ? usageError('exim', setup.reason) : runError('exim', setup.reason));
+      let journal;
+      if (settings.store !== undefined) {
+        const opened = await openStore(settings.store, { journal: true });
+        if (!opened.ok) return done(opened.usage ? usageError('exim', opened.reason) : runError('exim', opened.reason));
+        journal = opened;
+      }
       const log = env.progress ?? (() => {});
       let server;
       try {
@@ -164,20 +167,24 @@ and in acl_smtp_data a "warn spam = nobody:true/defer_ok" statement with $spam_a
           resolver: setup.resolver,
           log,
           ...(localPolicy === undefined ? {} : { localPolicy }),
+          ...(journal === undefined ? {} : { journal: journal.store }),
         });
       } catch (error) {
+        await journal?.store.close();
         return done(runError('exim', `cannot listen on ${settings.listen}: ${(error as Error).message}`));
       }
       const where =
         server.address.kind === 'unix' ? server.address.path : `${server.address.host}:${server.address.port}`;
       log(
-        `mailward exim listening on ${where} (authserv-id ${settings.authservId}, ${settings.inbound.enforce ? 'enforcing' : 'dry run'}, DNS ${setup.describe})`,
+        `mailward exim listening on ${where} (authserv-id ${settings.authservId}, ${settings.inbound.enforce ? 'enforcing' : 'dry run'}, DNS ${setup.describe}${journal === undefined ? '' : `, verdicts to ${journal.description}`})`,
       );
       await new Promise<void>((resolve) => {
         if (env.stopSignal === undefined || env.stopSignal.aborted) return resolve();
         env.stopSignal.addEventListener('abort', () => resolve(), { once: true });
       });
       await server.close();
+      // After the server: the checks still answering during the grace time append their verdicts.
+      await journal?.store.close();
       log('mailward exim stopped');
       done({ exitCode: 0, stdout: '', stderr: '' });
     });

@@ -24,6 +24,7 @@ import {
   type SigningRuleSettings,
 } from '@mailward/milter';
 import type { CommandResult } from './commands/result.js';
+import { openStore, STORE_SCHEMES } from './store-setup.js';
 
 export interface MilterProgramEnvironment {
   readonly hostname: string;
@@ -55,6 +56,8 @@ export interface MilterFlags {
   /** The local-policy document, already read from --local-policy FILE. */
   readonly localPolicy?: unknown;
   readonly metrics?: string;
+  /** Where inbound verdicts go (the verdict journal). */
+  readonly store?: string;
 }
 
 export type MilterSettingsFromFlags =
@@ -140,6 +143,7 @@ export function milterSettingsFromFlags(flags: MilterFlags, base: MilterSettings
     ...(flags.listen === undefined ? {} : { listen: flags.listen }),
     ...(flags.authservId === undefined ? {} : { authservId: flags.authservId }),
     ...(flags.metrics === undefined ? {} : { metrics: flags.metrics }),
+    ...(flags.store === undefined ? {} : { store: flags.store }),
     ...(flags.onError === undefined ? {} : { onError: flags.onError }),
     dns,
     internalHosts,
@@ -180,6 +184,7 @@ interface MilterCliOptions {
   onError?: 'tempfail' | 'accept';
   localPolicy?: string;
   metrics?: string;
+  store?: string;
   drainTimeout: number;
 }
 
@@ -243,6 +248,10 @@ export function registerMilterCommand(program: Command, env: MilterProgramEnviro
       'YAML or JSON rules for DMARC failures: trusted forwarders, mailing lists, ARC sealers, actions',
     )
     .option('--metrics <host:port>', 'serve Prometheus metrics on http://HOST:PORT/metrics (a bare port: 127.0.0.1)')
+    .option(
+      '--store <store>',
+      `record each inbound message's verdict for DMARC reports (docs/verdicts.md): ${STORE_SCHEMES}`,
+    )
     .addOption(
       new Option('--drain-timeout <ms>', 'on SIGTERM, how long open sessions may finish')
         .argParser(positiveInt)
@@ -296,11 +305,22 @@ export function registerMilterCommand(program: Command, env: MilterProgramEnviro
       }
       const first = await load();
       if (!first.ok) return finish(first.usage ? 2 : 1, first.reason);
+      // Opened once: a reload keeps the store it started with (changing it needs a restart).
+      const storeSpec = first.settings.store;
+      let journal;
+      if (storeSpec !== undefined) {
+        const opened = await openStore(storeSpec, { journal: true });
+        if (!opened.ok) return finish(opened.usage ? 2 : 1, opened.reason);
+        journal = opened;
+        log(`milter: verdicts to ${opened.description}`);
+      }
       const started = await startMilterService(first.settings, {
         log,
         ...(fixtureResolver === undefined ? {} : { resolver: fixtureResolver }),
+        ...(journal === undefined ? {} : { journal: journal.store }),
       });
       if (!started.ok) {
+        await journal?.store.close();
         const usage = started.setting === 'internalHosts' || started.setting === 'authservId';
         const where =
           options.config === undefined ? FLAG_OF[started.setting] : `${FLAG_OF[started.setting]} or ${options.config}`;
@@ -327,6 +347,8 @@ export function registerMilterCommand(program: Command, env: MilterProgramEnviro
       await untilAborted(env.stopSignal);
       log(`milter: stopping: no new sessions; open ones may finish for ${options.drainTimeout} ms`);
       const drained = await service.drain(options.drainTimeout);
+      // After the drain: the sessions finishing meanwhile append their verdicts.
+      await journal?.store.close();
       log(
         `milter: stopped${drained.unfinished > 0 ? ` (${drained.unfinished} session(s) cut off at the deadline)` : ''}`,
       );

@@ -177,6 +177,17 @@ export function createMilterHandler(pipeline: MilterPipeline): milter.MilterHand
       ...prependEdits([...arcFields, ...verdict.headers]),
     ];
     const { decision, action } = inboundDecision(verdict, edits);
+    if (pipeline.recordVerdict !== undefined) {
+      // The milter does not ask for RCPT events (wants.ts), so envelope_to stays empty.
+      const helo = ctx.helo;
+      await pipeline.recordVerdict(auth, verdict, {
+        ip: ctx.connect?.address ?? '',
+        mailFrom: state.sender,
+        recipients: [],
+        ...(helo === undefined ? {} : { helo }),
+        ...(base.queueId === undefined ? {} : { queueId: base.queueId }),
+      });
+    }
     report({
       ...base,
       verdict: inboundSummary(auth),
