@@ -276,7 +276,12 @@ export function registerMilterCommand(program: Command, env: MilterProgramEnviro
         if (options.config !== undefined) {
           // Key files are checked by the service, which names the key and the file.
           const loaded = await loadConfigFile(options.config, { hostname: env.hostname, checkKeys: false });
-          if (!loaded.ok) return { ok: false, usage: false, reason: loaded.errors.map(formatConfigError).join('; ') };
+          if (!loaded.ok)
+            return {
+              ok: false,
+              usage: false,
+              reason: loaded.errors.map(formatConfigError).join('\nmailward milter: '),
+            };
           if (loaded.config.milter === undefined)
             return { ok: false, usage: true, reason: `--config ${options.config} has no milter section` };
           base = loaded.config.milter;
@@ -336,7 +341,9 @@ export function registerMilterCommand(program: Command, env: MilterProgramEnviro
           const next = await load();
           if (!next.ok) {
             service.metrics.reload(false);
-            log(`milter: reload failed, keeping the previous settings: ${next.reason}`);
+            log(
+              `milter: reload failed, keeping the previous settings: ${next.reason.replaceAll('\nmailward milter: ', '; ')}`,
+            );
             return;
           }
           // The service logs the outcome (and a failure's reason) itself.
