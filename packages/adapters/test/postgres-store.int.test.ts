@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { PostgresReportStore } from '../src/index.js';
 import { aggregate, storeContract } from './support/store-contract.js';
+import { verdict } from './support/verdict-contract.js';
+import { appendUntilKilled } from './support/kill-writer.js';
 
 const URL = process.env['MAILWARD_TEST_POSTGRES'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const schemas: string[] = [];
@@ -41,7 +43,7 @@ test('PostgreSQL: migrations run once; two stores opening at once both work; dat
   await client.connect();
   const versions = await client.query(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
   await client.end();
-  assert.deepEqual(versions.rows, [{ version: 1 }, { version: 2 }, { version: 3 }]);
+  assert.deepEqual(versions.rows, [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
   const again = await PostgresReportStore.open(URL, { schema });
   assert.equal((await again.totals({})).reports, 1);
   await again.close();
@@ -93,7 +95,7 @@ test('PostgreSQL: a version-2 schema is upgraded in place: whole-message days wi
   await client.query(`SET search_path = ${schema}`);
   await client.query(`DROP INDEX quarantine_domain; DROP INDEX failure_reports_received; DROP INDEX tls_reports_time;
     ALTER TABLE aggregate_days DROP COLUMN recomputed_pass; ALTER TABLE quarantine DROP COLUMN domain;
-    DELETE FROM schema_migrations WHERE version = 3;
+    DROP TABLE verdicts; DELETE FROM schema_migrations WHERE version >= 3;
     UPDATE aggregate_records SET dkim_aligned = false, dmarc_pass = false WHERE header_from LIKE '%,%';
     UPDATE aggregate_days SET messages = messages + 0.4, dmarc_pass = dmarc_pass / 3;`);
   await client.query(
@@ -101,7 +103,7 @@ test('PostgreSQL: a version-2 schema is upgraded in place: whole-message days wi
     [Buffer.from('<feedback><policy_published><domain>example.org</domain>')],
   );
   await client.end();
-  await assert.rejects(PostgresReportStore.open(URL, { schema, readonly: true }), /has version 2, older than 3/);
+  await assert.rejects(PostgresReportStore.open(URL, { schema, readonly: true }), /has version 2, older than 4/);
 
   const store = await PostgresReportStore.open(URL, { schema });
   try {
@@ -121,6 +123,38 @@ test('PostgreSQL: a version-2 schema is upgraded in place: whole-message days wi
   } finally {
     await store.close();
   }
+});
+
+test('PostgreSQL: a version-3 schema is upgraded to version 4: reports kept, the verdict journal added and indexed', async () => {
+  const schema = nextSchema();
+  const first = await PostgresReportStore.open(URL, { schema });
+  await first.save([{ kind: 'aggregate', report: aggregate({}) }], 'a.xml');
+  await first.close();
+  const client = new pg.Client({ connectionString: URL });
+  await client.connect();
+  await client.query(`SET search_path = ${schema}`);
+  await client.query('DROP TABLE verdicts; DELETE FROM schema_migrations WHERE version = 4');
+  await client.end();
+  await assert.rejects(PostgresReportStore.open(URL, { schema, readonly: true }), /has version 3, older than 4/);
+  const store = await PostgresReportStore.open(URL, { schema });
+  try {
+    assert.equal((await store.totals({})).reports, 1);
+    await store.appendVerdicts([verdict()]);
+    assert.equal(await store.countVerdicts({ policyDomain: 'example.org' }), 1);
+  } finally {
+    await store.close();
+  }
+  const check = new pg.Client({ connectionString: URL });
+  await check.connect();
+  const indexes = await check.query(
+    'SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 ORDER BY 1',
+    [schema, 'verdicts'],
+  );
+  await check.end();
+  assert.deepEqual(
+    indexes.rows.map((r: { indexname: string }) => r.indexname),
+    ['verdicts_domain_time', 'verdicts_pkey', 'verdicts_time'],
+  );
 });
 
 test('PostgreSQL: read-only opening reads a current store, writes nothing, and refuses a schema that holds none', async () => {
@@ -153,4 +187,22 @@ test('PostgreSQL: read-only opening reads a current store, writes nothing, and r
 test('PostgreSQL: an unreachable server is an error naming the problem', async () => {
   await assert.rejects(PostgresReportStore.open('postgres://postgres@127.0.0.1:1/test'), /ECONNREFUSED/);
   await assert.rejects(PostgresReportStore.open(URL, { schema: 'bad-name;' }), /invalid schema name/);
+});
+
+test('PostgreSQL verdicts: kill -9 of the writer keeps every verdict whose append returned', async () => {
+  const schema = nextSchema();
+  await (await PostgresReportStore.open(URL, { schema })).close();
+  const acknowledged = await appendUntilKilled(['postgres', URL, schema], 200);
+  const store = await PostgresReportStore.open(URL, { schema });
+  try {
+    const stored = new Set<string>();
+    for await (const v of store.verdicts({})) stored.add(v.queueId ?? '');
+    assert.deepEqual(
+      [...acknowledged].filter((id) => !stored.has(id)),
+      [],
+    );
+    assert.ok(stored.size - acknowledged.size <= 1, `${stored.size} stored, ${acknowledged.size} acknowledged`);
+  } finally {
+    await store.close();
+  }
 });

@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { SqliteReportStore } from '../src/index.js';
 import { SQLITE_MIGRATIONS } from '../src/store/sqlite-migrations.js';
 import { aggregate, storeContract } from './support/store-contract.js';
+import { verdict } from './support/verdict-contract.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mailward-sqlite-'));
 let counter = 0;
@@ -19,7 +20,7 @@ storeContract('SQLite', () => Promise.resolve(new SqliteReportStore(fresh())));
 test('SQLite: one file in WAL mode; migrations run once and reopening keeps the data', async () => {
   const path = fresh();
   const store = new SqliteReportStore(path);
-  assert.equal(store.schemaVersion(), 3);
+  assert.equal(store.schemaVersion(), 4);
   await store.save([{ kind: 'aggregate', report: aggregate({}) }], 'a.xml');
   await store.close();
   const raw = new Database(path, { readonly: true });
@@ -28,6 +29,7 @@ test('SQLite: one file in WAL mode; migrations run once and reopening keeps the 
     { version: 1 },
     { version: 2 },
     { version: 3 },
+    { version: 4 },
   ]);
   raw.close();
   const again = new SqliteReportStore(path);
@@ -75,7 +77,7 @@ test('SQLite: a version-2 database is upgraded in place: whole-message days with
   old.close();
 
   const store = new SqliteReportStore(path);
-  assert.equal(store.schemaVersion(), 3);
+  assert.equal(store.schemaVersion(), 4);
   const totals = await store.totals({});
   assert.deepEqual([totals.messages, totals.dmarcPass, totals.recomputed.dmarcPass], [30, 30, 30]);
   const days = await store.days({});
@@ -103,4 +105,51 @@ test('SQLite: read-only opening reads a store it may not write, and refuses what
   const other = join(dir, 'other.db');
   new Database(other).exec('CREATE TABLE t (x)');
   assert.throws(() => new SqliteReportStore(other, { readonly: true }), /not a mailward report store/);
+});
+
+test('SQLite: a version-3 database is upgraded to version 4: its reports kept, the verdict journal added', async () => {
+  const path = fresh();
+  const old = new Database(path);
+  old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+  for (const migration of SQLITE_MIGRATIONS.filter((m) => m.version <= 3)) {
+    old.exec(migration.sql);
+    old.prepare('INSERT INTO schema_migrations VALUES (?, 0)').run(migration.version);
+  }
+  old.close();
+  // A version-3 store is refused read-only (the reading commands say to upgrade) ...
+  assert.throws(() => new SqliteReportStore(path, { readonly: true }), /schema version 3, older than 4/);
+  // ... and upgraded by a writing open, as "mailward reports upgrade" does.
+  const writer = new SqliteReportStore(path);
+  await writer.save([{ kind: 'aggregate', report: aggregate({}) }], 'a.xml');
+  await writer.close();
+  const store = new SqliteReportStore(path);
+  try {
+    assert.equal(store.schemaVersion(), 4);
+    assert.equal((await store.totals({})).reports, 1);
+    await store.appendVerdicts([verdict()]);
+    assert.equal(await store.countVerdicts({ policyDomain: 'example.org' }), 1);
+  } finally {
+    await store.close();
+  }
+  const raw = new Database(path, { readonly: true });
+  const plan = raw
+    .prepare(
+      "EXPLAIN QUERY PLAN SELECT id FROM verdicts WHERE policy_domain = 'example.org' AND time >= 0 AND time < 1",
+    )
+    .all() as { detail: string }[];
+  raw.close();
+  assert.match(plan.map((p) => p.detail).join(' '), /verdicts_domain_time/);
+});
+
+test('SQLite: synchronous=NORMAL on request (the milter journal), FULL by default', async () => {
+  const full = new SqliteReportStore(fresh());
+  const normalPath = fresh();
+  const normal = new SqliteReportStore(normalPath, { synchronous: 'normal' });
+  // Read through the stores' own connections: synchronous is per connection.
+  const level = (store: SqliteReportStore) =>
+    (store as unknown as { db: Database.Database }).db.pragma('synchronous', { simple: true });
+  assert.equal(level(full), 2);
+  assert.equal(level(normal), 1);
+  await full.close();
+  await normal.close();
 });

@@ -30,6 +30,7 @@ import {
   metricsTokenOption,
   missingMetricsToken,
 } from './metrics-flags.js';
+import { openStore, STORE_SCHEMES } from './store-setup.js';
 import type { ProgramEnvironment } from './program.js';
 
 /** The flags of `mailward exim`, as commander gives them (absent = not given). */
@@ -132,7 +133,7 @@ export function registerEximCommand(
       '--local-policy <file>',
       'local policy for DMARC failures (trusted forwarders, mailing lists; YAML or JSON)',
     )
-    .option('--store <path>', 'where to record verdicts for DMARC reports')
+    .option('--store <store>', `where to record each checked message's verdict for DMARC reports: ${STORE_SCHEMES}`)
     .option('--metrics <host:port>', METRICS_FLAG_HELP)
     .addOption(metricsTokenOption())
     .addHelpText(
@@ -151,10 +152,6 @@ and in acl_smtp_data a "warn spam = nobody:true/defer_ok" statement with $spam_a
       if (!listen.ok) return done(usageError('exim', `--listen ${listen.reason}`));
       const noToken = missingMetricsToken(settings);
       if (noToken !== undefined) return done(usageError('exim', noToken));
-      if (settings.store !== undefined) {
-        // Said plainly rather than accepted and ignored: the verdict journal is not built yet.
-        return done(usageError('exim', '--store: recording verdicts is not available in mailward exim yet'));
-      }
       let localPolicy: LocalPolicy | undefined;
       if (settings.inbound.localPolicy !== undefined) {
         // Already validated by the configuration loader, with its line; parsed again into rules here.
@@ -175,8 +172,17 @@ and in acl_smtp_data a "warn spam = nobody:true/defer_ok" statement with $spam_a
         wrapLookups: (resolver) => metrics.countingResolver(resolver),
       });
       if (!setup.ok) return done(setup.usage ? usageError('exim', setup.reason) : runError('exim', setup.reason));
+      let journal;
+      if (settings.store !== undefined) {
+        const opened = await openStore(settings.store, { journal: true });
+        if (!opened.ok) return done(opened.usage ? usageError('exim', opened.reason) : runError('exim', opened.reason));
+        journal = opened;
+      }
       const served = await serveMetrics(metrics.registry, settings);
-      if (!served.ok) return done(runError('exim', served.reason));
+      if (!served.ok) {
+        await journal?.store.close();
+        return done(runError('exim', served.reason));
+      }
       const log = env.progress ?? (() => {});
       let server;
       try {
@@ -186,15 +192,17 @@ and in acl_smtp_data a "warn spam = nobody:true/defer_ok" statement with $spam_a
           log,
           metrics,
           ...(localPolicy === undefined ? {} : { localPolicy }),
+          ...(journal === undefined ? {} : { journal: journal.store }),
         });
       } catch (error) {
         await served.endpoint?.close();
+        await journal?.store.close();
         return done(runError('exim', `cannot listen on ${settings.listen}: ${(error as Error).message}`));
       }
       const where =
         server.address.kind === 'unix' ? server.address.path : `${server.address.host}:${server.address.port}`;
       log(
-        `mailward exim listening on ${where}${served.endpoint === undefined ? '' : `, metrics on http://${served.endpoint.address}/metrics`} (authserv-id ${settings.authservId}, ${settings.inbound.enforce ? 'enforcing' : 'dry run'}, DNS ${setup.describe})`,
+        `mailward exim listening on ${where}${served.endpoint === undefined ? '' : `, metrics on http://${served.endpoint.address}/metrics`} (authserv-id ${settings.authservId}, ${settings.inbound.enforce ? 'enforcing' : 'dry run'}, DNS ${setup.describe}${journal === undefined ? '' : `, verdicts to ${journal.description}`})`,
       );
       await new Promise<void>((resolve) => {
         if (env.stopSignal === undefined || env.stopSignal.aborted) return resolve();
@@ -202,6 +210,8 @@ and in acl_smtp_data a "warn spam = nobody:true/defer_ok" statement with $spam_a
       });
       await server.close();
       await served.endpoint?.close();
+      // After the server: the checks still answering during the grace time append their verdicts.
+      await journal?.store.close();
       log('mailward exim stopped');
       done({ exitCode: 0, stdout: '', stderr: '' });
     });

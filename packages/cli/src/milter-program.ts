@@ -24,6 +24,7 @@ import {
   type SigningRuleSettings,
 } from '@mailward/milter';
 import type { CommandResult } from './commands/result.js';
+import { openStore, STORE_SCHEMES } from './store-setup.js';
 import { METRICS_FLAG_HELP, metricsTokenOption, missingMetricsToken } from './metrics-flags.js';
 
 export interface MilterProgramEnvironment {
@@ -48,6 +49,7 @@ export interface MilterFlags {
   /** DOMAIN:SELECTOR:KEYFILE of the key that seals an ARC set on inbound mail. */
   readonly arcSeal?: string;
   readonly internalHosts?: string;
+  readonly outboundDaemons?: string;
   readonly enforce?: boolean;
   readonly quarantine?: 'hold' | 'header';
   readonly onDnsFailure?: 'tempfail' | 'accept';
@@ -56,6 +58,8 @@ export interface MilterFlags {
   readonly localPolicy?: unknown;
   readonly metrics?: string;
   readonly metricsTokenSha256?: string;
+  /** Where inbound verdicts go (the verdict journal). */
+  readonly store?: string;
 }
 
 export type MilterSettingsFromFlags =
@@ -118,6 +122,13 @@ export function milterSettingsFromFlags(flags: MilterFlags, base: MilterSettings
           .split(',')
           .map((s) => s.trim())
           .filter((s) => s !== '');
+  const outboundDaemons =
+    flags.outboundDaemons === undefined
+      ? base.outboundDaemons
+      : flags.outboundDaemons
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '');
   const inbound = {
     ...base.inbound,
     ...(flags.enforce === undefined ? {} : { enforce: flags.enforce }),
@@ -134,10 +145,12 @@ export function milterSettingsFromFlags(flags: MilterFlags, base: MilterSettings
     ...(flags.listen === undefined ? {} : { listen: flags.listen }),
     ...(flags.authservId === undefined ? {} : { authservId: flags.authservId }),
     ...(flags.metrics === undefined ? {} : { metrics: flags.metrics }),
+    ...(flags.store === undefined ? {} : { store: flags.store }),
     ...(flags.metricsTokenSha256 === undefined ? {} : { metricsTokenSha256: flags.metricsTokenSha256 }),
     ...(flags.onError === undefined ? {} : { onError: flags.onError }),
     dns,
     internalHosts,
+    ...(outboundDaemons === undefined ? {} : { outboundDaemons }),
     signing,
     inbound,
     ...(arcSeal === undefined ? {} : { arcSeal }),
@@ -167,12 +180,14 @@ interface MilterCliOptions {
   sign: string[];
   arcSeal?: string;
   internalHosts?: string;
+  outboundDaemons?: string;
   enforce?: boolean;
   quarantine?: 'hold' | 'header';
   onDnsFailure?: 'tempfail' | 'accept';
   onError?: 'tempfail' | 'accept';
   localPolicy?: string;
   metrics?: string;
+  store?: string;
   metricsTokenSha256?: string;
   drainTimeout: number;
 }
@@ -209,6 +224,10 @@ export function registerMilterCommand(program: Command, env: MilterProgramEnviro
       '--internal-hosts <cidrs>',
       `clients whose mail is outbound, comma-separated (default ${DEFAULT_INTERNAL_HOSTS.join(',')}; SASL logins are outbound too)`,
     )
+    .option(
+      '--outbound-daemons <names>',
+      'MTA services whose mail is outbound, by {daemon_name} (e.g. ORIGINATING: Postfix -o milter_macro_daemon_name=ORIGINATING on submission), comma-separated',
+    )
     .option('--enforce', 'act on DMARC failures (reject, quarantine); without it only label (dry run)')
     .addOption(
       new Option(
@@ -234,6 +253,10 @@ export function registerMilterCommand(program: Command, env: MilterProgramEnviro
     )
     .option('--metrics <host:port>', METRICS_FLAG_HELP)
     .addOption(metricsTokenOption())
+    .option(
+      '--store <store>',
+      `record each inbound message's verdict for DMARC reports (docs/verdicts.md): ${STORE_SCHEMES}`,
+    )
     .addOption(
       new Option('--drain-timeout <ms>', 'on SIGTERM, how long open sessions may finish')
         .argParser(positiveInt)
@@ -258,7 +281,12 @@ export function registerMilterCommand(program: Command, env: MilterProgramEnviro
         if (options.config !== undefined) {
           // Key files are checked by the service, which names the key and the file.
           const loaded = await loadConfigFile(options.config, { hostname: env.hostname, checkKeys: false });
-          if (!loaded.ok) return { ok: false, usage: false, reason: loaded.errors.map(formatConfigError).join('; ') };
+          if (!loaded.ok)
+            return {
+              ok: false,
+              usage: false,
+              reason: loaded.errors.map(formatConfigError).join('\nmailward milter: '),
+            };
           if (loaded.config.milter === undefined)
             return { ok: false, usage: true, reason: `--config ${options.config} has no milter section` };
           base = loaded.config.milter;
@@ -289,11 +317,22 @@ export function registerMilterCommand(program: Command, env: MilterProgramEnviro
       if (!first.ok) return finish(first.usage ? 2 : 1, first.reason);
       const noToken = missingMetricsToken(first.settings);
       if (noToken !== undefined) return finish(2, noToken);
+      // Opened once: a reload keeps the store it started with (changing it needs a restart).
+      const storeSpec = first.settings.store;
+      let journal;
+      if (storeSpec !== undefined) {
+        const opened = await openStore(storeSpec, { journal: true });
+        if (!opened.ok) return finish(opened.usage ? 2 : 1, opened.reason);
+        journal = opened;
+        log(`milter: verdicts to ${opened.description}`);
+      }
       const started = await startMilterService(first.settings, {
         log,
         ...(fixtureResolver === undefined ? {} : { resolver: fixtureResolver }),
+        ...(journal === undefined ? {} : { journal: journal.store }),
       });
       if (!started.ok) {
+        await journal?.store.close();
         const usage = started.setting === 'internalHosts' || started.setting === 'authservId';
         const where =
           options.config === undefined ? FLAG_OF[started.setting] : `${FLAG_OF[started.setting]} or ${options.config}`;
@@ -309,7 +348,9 @@ export function registerMilterCommand(program: Command, env: MilterProgramEnviro
           const next = await load();
           if (!next.ok) {
             service.metrics.reload(false);
-            log(`milter: reload failed, keeping the previous settings: ${next.reason}`);
+            log(
+              `milter: reload failed, keeping the previous settings: ${next.reason.replaceAll('\nmailward milter: ', '; ')}`,
+            );
             return;
           }
           // The service logs the outcome (and a failure's reason) itself.
@@ -320,6 +361,8 @@ export function registerMilterCommand(program: Command, env: MilterProgramEnviro
       await untilAborted(env.stopSignal);
       log(`milter: stopping: no new sessions; open ones may finish for ${options.drainTimeout} ms`);
       const drained = await service.drain(options.drainTimeout);
+      // After the drain: the sessions finishing meanwhile append their verdicts.
+      await journal?.store.close();
       log(
         `milter: stopped${drained.unfinished > 0 ? ` (${drained.unfinished} session(s) cut off at the deadline)` : ''}`,
       );

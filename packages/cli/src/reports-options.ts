@@ -1,7 +1,7 @@
 /** What the `mailward reports` commands share: opening the store, date and domain filters, counts. */
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
-import type { ReportStore, SummaryFilter } from '@mailward/reports';
+import type { ReportStore, SummaryFilter, VerdictJournal } from '@mailward/reports';
 import type { CommandResult } from './commands/result.js';
 import { runError, usageError } from './commands/result.js';
 import { parseSince, parseUntil } from './commands/reports.js';
@@ -15,7 +15,7 @@ export const storeOption = (): Option =>
 export async function withStore(
   command: string,
   spec: string,
-  run: (store: ReportStore, description: string) => Promise<CommandResult>,
+  run: (store: ReportStore & VerdictJournal, description: string) => Promise<CommandResult>,
   options: OpenStoreOptions = {},
 ): Promise<CommandResult> {
   const setup = await openStore(spec, options);

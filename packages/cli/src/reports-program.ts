@@ -27,6 +27,7 @@ import {
   withStore,
 } from './reports-options.js';
 import { registerStoredCommands } from './reports-stored-program.js';
+import { registerVerdictsCommand } from './commands/reports-verdicts.js';
 
 export function registerReportsCommands(
   program: Command,
@@ -244,6 +245,7 @@ export function registerReportsCommands(
   });
 
   registerStoredCommands(reports, done);
+  registerVerdictsCommand(reports, done);
 
   reports
     .command('upgrade')

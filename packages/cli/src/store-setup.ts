@@ -4,7 +4,7 @@
  */
 import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { ReportStore } from '@mailward/reports';
+import type { ReportStore, VerdictJournal } from '@mailward/reports';
 import { PostgresReportStore, SqliteReportStore, SqliteStoreProblem } from '@mailward/adapters';
 
 export const DEFAULT_STORE = 'sqlite:mailward.db';
@@ -12,7 +12,7 @@ export const DEFAULT_STORE = 'sqlite:mailward.db';
 export const STORE_SCHEMES = 'sqlite:PATH (or a plain path), postgres://USER@HOST[:PORT]/DB[?schema=NAME]';
 
 export type StoreSetup =
-  | { readonly ok: true; readonly store: ReportStore; readonly description: string }
+  | { readonly ok: true; readonly store: ReportStore & VerdictJournal; readonly description: string }
   | { readonly ok: false; readonly usage: boolean; readonly reason: string };
 
 export interface OpenStoreOptions {
@@ -26,6 +26,11 @@ export interface OpenStoreOptions {
    * exist already, so a mistyped path is an error and not a new empty database.
    */
   readonly mustExist?: boolean;
+  /**
+   * For the verdict journal of a mail server integration (milter, Exim): SQLite commits without
+   * an fsync each (synchronous=NORMAL; durable against a killed process, see docs/verdicts.md).
+   */
+  readonly journal?: boolean;
 }
 
 export async function openStore(spec: string, options: OpenStoreOptions = {}): Promise<StoreSetup> {
@@ -56,7 +61,10 @@ export async function openStore(spec: string, options: OpenStoreOptions = {}): P
     };
   }
   try {
-    const store = new SqliteReportStore(path, { readonly: options.readonly === true });
+    const store = new SqliteReportStore(path, {
+      readonly: options.readonly === true,
+      ...(options.journal === true && { synchronous: 'normal' as const }),
+    });
     return { ok: true, store, description: `SQLite ${path}` };
   } catch (error) {
     if (error instanceof SqliteStoreProblem && /does not exist$/.test(error.message)) {

@@ -42,8 +42,8 @@ test('mailward exim: bad flags are one-line usage errors (exit 2)', async () => 
       /^mailward exim: --listen "inet:127\.0\.0\.1" is not inet:HOST:PORT, inet:\[IPv6\]:PORT or unix:\/PATH\n$/,
     ],
     [
-      ['--store', 'verdicts.db'],
-      /^mailward exim: --store: recording verdicts is not available in mailward exim yet\n$/,
+      ['--store', 'mysql://root@localhost/mail'],
+      /^mailward exim: --store "mysql:\/\/root@localhost\/mail": mysql is not a supported store/,
     ],
     [['--local-policy', '/nonexistent/policy.yaml'], /^mailward exim: --local-policy .*nonexistent\/policy\.yaml.*\n$/],
     [['--quarantine', 'drop'], /^mailward: option '--quarantine <style>' argument 'drop' is invalid/],

@@ -138,6 +138,17 @@ test('--config: the milter section is the base, flags override it; errors name t
     const invalid = await runProgram(['milter', '--config', bad], env);
     assert.equal(invalid.exitCode, 1);
     assert.match(invalid.stderr, /bad\.yaml:3:17: milter\.inbound\.quarantine: expected hold or header/);
+    // Several problems: one line each, as `mailward config check` prints them.
+    await writeFile(bad, 'milter:\n  inbound:\n    quarantine: holdd\n    enforce: maybe\n');
+    const two = await runProgram(['milter', '--config', bad], env);
+    assert.deepEqual(
+      two.stderr
+        .trimEnd()
+        .split('\n')
+        .map((line) => line.replace(/ .*/, '')),
+      ['mailward', 'mailward'],
+    );
+    assert.match(two.stderr, /^mailward milter: .*:3:17: .*\nmailward milter: .*:4:14: milter\.inbound\.enforce/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -337,13 +337,13 @@ test('a store at an older schema: reading commands say to run reports upgrade, w
   const db = new Database(path);
   db.exec(`DROP INDEX quarantine_domain; DROP INDEX failure_reports_received; DROP INDEX tls_reports_time;
     ALTER TABLE aggregate_days DROP COLUMN recomputed_pass; ALTER TABLE quarantine DROP COLUMN domain;
-    DELETE FROM schema_migrations WHERE version = 3;`);
+    DROP TABLE verdicts; DELETE FROM schema_migrations WHERE version >= 3;`);
   db.close();
   const refused = await run('reports', 'summary', '--store', `sqlite:${path}`);
   assert.equal(refused.exitCode, 1);
   assert.match(
     refused.stderr,
-    /upgrade\.db has schema version 2, older than 3: upgrade it once with "mailward reports upgrade --store sqlite:.*upgrade\.db" as a user who may write it/,
+    /upgrade\.db has schema version 2, older than 4: upgrade it once with "mailward reports upgrade --store sqlite:.*upgrade\.db" as a user who may write it/,
   );
   const upgraded = await run('reports', 'upgrade', '--store', `sqlite:${path}`);
   assert.equal(upgraded.exitCode, 0, upgraded.stderr);

@@ -1,4 +1,5 @@
 export * from './inbound/decide.js';
+export * from './inbound/verdict-record.js';
 export * from './settings.js';
 export * from './milter/index.js';
 export * from './runtime/index.js';

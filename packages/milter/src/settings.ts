@@ -67,6 +67,12 @@ export interface MilterSettings {
    * (`{auth_authen}`) are outbound too.
    */
   readonly internalHosts: readonly string[];
+  /**
+   * MTA services whose mail is outbound whatever the client address, by the `{daemon_name}` macro
+   * (Postfix `milter_macro_daemon_name`, e.g. `-o milter_macro_daemon_name=ORIGINATING` on the
+   * submission service; OpenDKIM's `MTA` setting). Default none.
+   */
+  readonly outboundDaemons?: readonly string[];
   readonly signing: { readonly keys: readonly SigningKeySettings[]; readonly rules: readonly SigningRuleSettings[] };
   readonly inbound: InboundSettings;
   /** Seal an ARC set on inbound mail with this key (off when absent). */

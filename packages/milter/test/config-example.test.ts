@@ -34,6 +34,7 @@ const EXPECTED: MailwardConfig = {
     authservId: 'mx.example.com',
     dns: { servers: ['127.0.0.1:53', '[::1]:53'], timeoutMs: 2000 },
     internalHosts: ['127.0.0.0/8', '::1/128', '10.0.0.0/8'],
+    outboundDaemons: ['ORIGINATING'],
     signing: {
       keys: [
         { domain: 'example.com', selector: 's2026', keyFile: '/etc/mailward/keys/example.com.s2026.pem' },

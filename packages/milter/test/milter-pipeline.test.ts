@@ -294,6 +294,32 @@ test('a SASL login makes mail outbound from any address; a From without a rule g
   });
 });
 
+test('an outbound MTA service ({daemon_name}, like OpenDKIM MTA) makes mail outbound from any address', async () => {
+  const signing = {
+    keys: [{ domain: 'own.example', selector: 'ed', keyFile: edFile }],
+    rules: [{ from: 'own.example', keys: ['own.example:ed'] }],
+  };
+  await withService({ signing, outboundDaemons: ['ORIGINATING'] }, async ({ service, logs }) => {
+    const message = (daemon: string) =>
+      inboundMessage(
+        { ip: '198.51.100.7', sender: 'bob@own.example' },
+        ['From: <bob@own.example>', 'Subject: s'],
+        'x\r\n',
+        { connect: [['{daemon_name}', daemon]] as Array<[string, string]> },
+      );
+    const submitted = await send(service.address, message('ORIGINATING'));
+    assert.equal(insertedValue(submitted.edits, 'DKIM-Signature').length, 1);
+    assert.ok(
+      logs.some((l) => /outbound \(MTA service ORIGINATING\) signed d=own\.example/.test(l)),
+      logs.join('\n'),
+    );
+    // Another service of the same MTA (port 25) is inbound: verified, not signed.
+    const received = await send(service.address, message('smtpd'));
+    assert.equal(insertedValue(received.edits, 'DKIM-Signature').length, 0);
+    assert.equal(insertedValue(received.edits, 'Authentication-Results').length, 1);
+  });
+});
+
 test('DNS failure: 451 4.7.5 by default, accepted (labelled) with on-dns-failure accept', async () => {
   const message = inboundMessage(
     { ip: '192.0.2.40', sender: 'a@flaky.example' },

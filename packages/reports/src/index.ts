@@ -15,3 +15,4 @@ export * from './ingest-stream.js';
 export * from './enrich.js';
 export * from './alignment.js';
 export * from './parse/reported-domain.js';
+export * from './verdicts.js';

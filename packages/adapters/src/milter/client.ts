@@ -74,7 +74,12 @@ export class MilterClient {
         parsed.address.kind === 'unix'
           ? connect(parsed.address.path)
           : connect(parsed.address.port, parsed.address.host);
-      s.once('connect', () => resolve(s));
+      // As Postfix flushes an event's MACRO and command packets at once (milter8.c), so no
+      // packet waits for the milter's delayed ACK of the one before (Nagle).
+      s.once('connect', () => {
+        if (parsed.address.kind !== 'unix') s.setNoDelay(true);
+        resolve(s);
+      });
       s.once('error', reject);
     });
     const client = new MilterClient(socket, options.timeoutMs ?? 10_000);

@@ -31,6 +31,10 @@ import type {
   SummaryFilter,
   Totals,
   VerdictCounts,
+  StoredVerdict,
+  VerdictFilter,
+  VerdictJournal,
+  VerdictRecord,
 } from '@mailward/reports';
 import { latestPostgresVersion, migrate, postgresSchemaVersion } from './postgres-migrations.js';
 import {
@@ -88,6 +92,14 @@ import {
   storedTlsReport,
   tlsSummary,
 } from './list-rows.js';
+import {
+  storedVerdict,
+  VERDICT_COLUMNS,
+  VERDICT_PAGE,
+  VERDICT_WHERE,
+  verdictParams,
+  verdictRow,
+} from './verdict-rows.js';
 
 export interface PostgresStoreOptions {
   /** Schema to use (created when missing); default "public". */
@@ -111,6 +123,7 @@ const PARAMETER_TYPES: Readonly<Record<string, string>> = {
   AFTERBEGIN: 'bigint',
   AFTERREPORT: 'bigint',
   AFTERRECORD: 'bigint',
+  AFTER: 'bigint',
 };
 
 /**
@@ -154,9 +167,11 @@ const RECORD_TYPES = [
   'text',
 ];
 const RECORD_BATCH = 5000;
+/** Verdict rows per INSERT: 11 parameters each, far below PostgreSQL's 65,535 per statement. */
+const VERDICT_BATCH = 1000;
 const MIGRATION_LOCK = 0x6d61696c; // "mail"
 
-export class PostgresReportStore implements ReportStore {
+export class PostgresReportStore implements ReportStore, VerdictJournal {
   private constructor(
     private readonly pool: pg.Pool,
     private readonly now: () => number,
@@ -431,6 +446,55 @@ export class PostgresReportStore implements ReportStore {
         afterrecord: String(last['record_pk']),
       };
     }
+  }
+
+  /**
+   * One INSERT per batch of rows; a single batch (the milter's one verdict) is one statement and
+   * so its own transaction, committed (synchronous_commit) before the query returns. More rows
+   * than one statement's parameters allow go in several statements inside one transaction.
+   */
+  async appendVerdicts(records: readonly VerdictRecord[]): Promise<void> {
+    const width = VERDICT_COLUMNS.length;
+    const insert = (client: pg.Pool | pg.PoolClient, batch: readonly VerdictRecord[]) =>
+      client.query(
+        `INSERT INTO verdicts (${VERDICT_COLUMNS.join(', ')}) VALUES ${batch.map((_, i) => `(${placeholders(width, i * width + 1)})`).join(', ')}`,
+        batch.flatMap(verdictRow),
+      );
+    if (records.length === 0) return;
+    if (records.length <= VERDICT_BATCH) {
+      await insert(this.pool, records);
+      return;
+    }
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      for (let at = 0; at < records.length; at += VERDICT_BATCH) {
+        await insert(client, records.slice(at, at + VERDICT_BATCH));
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async *verdicts(filter: VerdictFilter): AsyncIterable<StoredVerdict> {
+    const sql = `SELECT id, record_json FROM verdicts WHERE ${VERDICT_WHERE} AND id > $AFTER ORDER BY id LIMIT ${VERDICT_PAGE}`;
+    let after = 0;
+    for (;;) {
+      const rows = await this.rows(sql, { ...verdictParams(filter), after });
+      for (const row of rows) yield storedVerdict(row);
+      if (rows.length < VERDICT_PAGE) return;
+      after = Number(rows.at(-1)?.['id']);
+    }
+  }
+
+  async countVerdicts(filter: VerdictFilter): Promise<number> {
+    return Number(
+      (await this.first(`SELECT COUNT(*) AS n FROM verdicts WHERE ${VERDICT_WHERE}`, verdictParams(filter)))['n'],
+    );
   }
 
   async close(): Promise<void> {

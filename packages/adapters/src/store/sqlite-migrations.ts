@@ -135,4 +135,26 @@ CREATE INDEX failure_reports_received ON failure_reports (received_at);
 CREATE INDEX tls_reports_time ON tls_reports (end_time);
 `,
   },
+  {
+    // The verdict journal (verdict-rows.ts): one row per message the milter or Exim check evaluated.
+    version: 4,
+    sql: `
+CREATE TABLE verdicts (
+  id INTEGER PRIMARY KEY,
+  time INTEGER NOT NULL,
+  receiver TEXT NOT NULL,
+  queue_id TEXT,
+  source_ip TEXT NOT NULL,
+  envelope_from TEXT NOT NULL,
+  header_from TEXT NOT NULL,
+  policy_domain TEXT NOT NULL,
+  dmarc TEXT NOT NULL,
+  disposition TEXT NOT NULL,
+  action TEXT NOT NULL,
+  record_json TEXT NOT NULL
+);
+CREATE INDEX verdicts_domain_time ON verdicts (policy_domain, time);
+CREATE INDEX verdicts_time ON verdicts (time);
+`,
+  },
 ];

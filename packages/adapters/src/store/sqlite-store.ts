@@ -3,6 +3,7 @@
  * committed item survives a crash or power loss before its source is acknowledged. All entries of
  * one item are written in one transaction; reports already stored are recognised by their natural
  * key (reporter, report id, policy domain, date range) and skipped, so ingest is idempotent.
+ * Also the VerdictJournal (the verdicts table), opened by the milter with synchronous=NORMAL.
  */
 import Database from 'better-sqlite3';
 import type {
@@ -30,6 +31,10 @@ import type {
   SummaryFilter,
   Totals,
   VerdictCounts,
+  StoredVerdict,
+  VerdictFilter,
+  VerdictJournal,
+  VerdictRecord,
 } from '@mailward/reports';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { openReadonlyDatabase, SqliteStoreProblem } from './sqlite-readonly.js';
@@ -93,6 +98,14 @@ import {
   tlsSummary,
 } from './list-rows.js';
 import { MULTI_FROM_RECORDS_SELECT, quarantineDomain, realignedRecord } from './upgrade-rows.js';
+import {
+  storedVerdict,
+  VERDICT_COLUMNS,
+  VERDICT_PAGE,
+  VERDICT_WHERE,
+  verdictParams,
+  verdictRow,
+} from './verdict-rows.js';
 
 export interface SqliteStoreOptions {
   /** Milliseconds since the epoch, for received_at (default Date.now). */
@@ -103,9 +116,17 @@ export interface SqliteStoreOptions {
    * is older than this version cannot be read this way: open it once for writing to upgrade.
    */
   readonly readonly?: boolean;
+  /**
+   * `full` (default): every commit is fsynced, so it survives power loss too (report ingest
+   * acknowledges its source after commit). `normal`: in WAL mode a commit is in the WAL file before
+   * it returns, so it survives the process being killed (kill -9, a crash) but the last commits
+   * may be lost on power loss; no fsync per commit, which is what a milter answering every
+   * message wants for its verdict journal (docs/verdicts.md).
+   */
+  readonly synchronous?: 'full' | 'normal';
 }
 
-export class SqliteReportStore implements ReportStore {
+export class SqliteReportStore implements ReportStore, VerdictJournal {
   private readonly db: Database.Database;
   private readonly now: () => number;
   private readonly statements = new Map<string, Database.Statement>();
@@ -120,7 +141,7 @@ export class SqliteReportStore implements ReportStore {
     }
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+    this.db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.refuseForeignDatabase(path);
@@ -468,6 +489,36 @@ export class SqliteReportStore implements ReportStore {
     for (const row of statement.iterate(filterParams(filter)) as Iterable<Record<string, unknown>>) {
       yield storedAggregateRow(row);
     }
+  }
+
+  // async, so that a failed transaction (already rolled back) surfaces as a rejection.
+  async appendVerdicts(records: readonly VerdictRecord[]): Promise<void> {
+    const statement = this.insert('verdicts', VERDICT_COLUMNS);
+    this.db.transaction(() => {
+      for (const record of records) statement.run(verdictRow(record));
+    })();
+    return Promise.resolve();
+  }
+
+  async *verdicts(filter: VerdictFilter): AsyncIterable<StoredVerdict> {
+    // Pages by id rather than one open iterator: the milter may append between two pages.
+    const statement = this.query(
+      `SELECT id, record_json FROM verdicts WHERE ${VERDICT_WHERE} AND id > @after ORDER BY id LIMIT ${VERDICT_PAGE}`,
+    );
+    let after = 0;
+    for (;;) {
+      const rows = statement.all({ ...verdictParams(filter), after }) as Record<string, unknown>[];
+      for (const row of rows) yield storedVerdict(row);
+      if (rows.length < VERDICT_PAGE) return;
+      after = Number(rows.at(-1)?.['id']);
+    }
+  }
+
+  countVerdicts(filter: VerdictFilter): Promise<number> {
+    const row = this.query(`SELECT COUNT(*) AS n FROM verdicts WHERE ${VERDICT_WHERE}`).get(verdictParams(filter)) as {
+      n: number;
+    };
+    return Promise.resolve(row.n);
   }
 
   close(): Promise<void> {

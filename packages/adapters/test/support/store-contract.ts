@@ -5,8 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
-import type { AggregateReport, ReportStore, StoreEntry } from '@mailward/reports';
+import type { AggregateReport, ReportStore, StoreEntry, VerdictJournal } from '@mailward/reports';
 import { parseAggregateReport } from '@mailward/reports';
+import { verdictContract } from './verdict-contract.js';
 
 export function aggregate(options: {
   reporter?: string;
@@ -37,7 +38,8 @@ export function aggregate(options: {
 
 const entry = (report: AggregateReport): StoreEntry => ({ kind: 'aggregate', report });
 
-export function storeContract(name: string, open: () => Promise<ReportStore>): void {
+export function storeContract(name: string, open: () => Promise<ReportStore & VerdictJournal>): void {
+  verdictContract(name, open);
   const withStore = (title: string, body: (store: ReportStore) => Promise<void>) =>
     test(`${name}: ${title}`, async () => {
       const store = await open();

@@ -108,6 +108,7 @@ function milterSettings(section: RawMilter, context: Context): MilterSettings {
     authservId: authservId('milter', section.authservId, context),
     dns: dns(section.dns, context.raw.dns),
     internalHosts: section.internalHosts ?? DEFAULT_INTERNAL_HOSTS,
+    ...(section.outboundDaemons === undefined ? {} : { outboundDaemons: section.outboundDaemons }),
     signing: { keys, rules },
     inbound: inbound('milter', section.inbound, context),
     ...(section.arcSeal === undefined ? {} : { arcSeal: signingKey(section.arcSeal, ['milter', 'arcSeal'], context) }),

@@ -63,6 +63,7 @@ const milter = z.strictObject({
   authservId: checked(authservIdProblem).optional(),
   dns: dnsSchema.optional(),
   internalHosts: z.array(network).optional(),
+  outboundDaemons: z.array(z.string().min(1)).optional(),
   signing: z
     .strictObject({
       keys: z.array(signingKey).optional(),

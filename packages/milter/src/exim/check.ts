@@ -4,7 +4,7 @@
  * the socket and the time budget.
  */
 import { authenticate } from '@mailward/core';
-import type { Clock, LocalPolicy, Resolver } from '@mailward/core';
+import type { Authentication, Clock, LocalPolicy, Resolver } from '@mailward/core';
 import { decideInbound } from '../inbound/decide.js';
 import type { InboundPolicy, InboundVerdict } from '../inbound/decide.js';
 import type { InboundSettings } from '../settings.js';
@@ -24,6 +24,8 @@ export interface EximCheckOutcome {
   /** One line for the log, keyed by Exim's queue id. */
   readonly log: string;
   readonly verdict?: InboundVerdict;
+  /** What the verdict was reached from (for the verdict journal), when the message was checked. */
+  readonly authentication?: Authentication;
 }
 
 export async function checkEximRequest(request: EximRequest, options: EximCheckOptions): Promise<EximCheckOutcome> {
@@ -57,6 +59,7 @@ export async function checkEximRequest(request: EximRequest, options: EximCheckO
       verdict.authorDomain === undefined ? '' : ` domain=${verdict.authorDomain}`
     } ${verdict.reason}`,
     verdict,
+    authentication: auth,
   };
 }
 

@@ -61,11 +61,15 @@ export function createMilterHandler(pipeline: MilterPipeline): milter.MilterHand
   const start = (sender: string, ctx: milter.SessionContext): MessageState => {
     const address = ctx.connect?.address;
     const login = ctx.macro('{auth_authen}');
+    const daemon = ctx.macro('{daemon_name}');
     let direction: MessageState['direction'] = 'inbound';
     let directionReason = `client ${address ?? ctx.connect?.hostname ?? 'unknown'}`;
     if (login !== undefined && login !== '') {
       direction = 'outbound';
       directionReason = `SASL login ${login}`;
+    } else if (daemon !== undefined && pipeline.outboundDaemons.has(daemon)) {
+      direction = 'outbound';
+      directionReason = `MTA service ${daemon}`;
     } else if (address === undefined || address === '') {
       // A local socket or a client without an address (Postfix's non_smtpd_milters simulate
       // 127.0.0.1; a unix-domain client is on this machine): nothing to check SPF against.
@@ -173,6 +177,17 @@ export function createMilterHandler(pipeline: MilterPipeline): milter.MilterHand
       ...prependEdits([...arcFields, ...verdict.headers]),
     ];
     const { decision, action } = inboundDecision(verdict, edits);
+    if (pipeline.recordVerdict !== undefined) {
+      // The milter does not ask for RCPT events (wants.ts), so envelope_to stays empty.
+      const helo = ctx.helo;
+      await pipeline.recordVerdict(auth, verdict, {
+        ip: ctx.connect?.address ?? '',
+        mailFrom: state.sender,
+        recipients: [],
+        ...(helo === undefined ? {} : { helo }),
+        ...(base.queueId === undefined ? {} : { queueId: base.queueId }),
+      });
+    }
     report({
       ...base,
       verdict: inboundSummary(auth),

@@ -4,8 +4,9 @@
  * to read from disk or the network itself. A reload builds a new one; sessions keep the one they
  * started with.
  */
-import type { Clock, LocalPolicy, Resolver } from '@mailward/core';
-import type { InboundPolicy } from '../inbound/decide.js';
+import type { Authentication, Clock, LocalPolicy, Resolver } from '@mailward/core';
+import type { InboundPolicy, InboundVerdict } from '../inbound/decide.js';
+import type { VerdictEnvelope } from '../inbound/verdict-record.js';
 import type { LoadedSigningKey, LoadedSigningRule } from './signing.js';
 
 export interface MilterPipeline {
@@ -13,6 +14,8 @@ export interface MilterPipeline {
   readonly authservId: string;
   /** Whether a client address is an internal host (its mail is outbound). */
   readonly isInternal: (address: string) => boolean;
+  /** MTA service names (`{daemon_name}`) whose mail is outbound. */
+  readonly outboundDaemons: ReadonlySet<string>;
   readonly signingRules: readonly LoadedSigningRule[];
   readonly inbound: InboundPolicy;
   readonly localPolicy?: LocalPolicy;
@@ -27,6 +30,12 @@ export interface MilterPipeline {
   readonly monotonicMs: () => number;
   /** Called once per message that reached its end (or failed), for the log line and the metrics. */
   readonly report: (report: MessageReport) => void;
+  /**
+   * With `--store`: records an inbound verdict in the journal; awaited before the EOM reply, so a
+   * verdict is committed before the MTA acts on it. Never rejects (the runtime logs and counts a
+   * failed append; the message still gets its verdict).
+   */
+  readonly recordVerdict?: (auth: Authentication, verdict: InboundVerdict, envelope: VerdictEnvelope) => Promise<void>;
 }
 
 export type MessageAction = 'accept' | 'reject' | 'tempfail' | 'quarantine-hold' | 'quarantine-header';

@@ -19,6 +19,8 @@ import type { EximCheckOutcome } from '../exim/check.js';
 import { encodeEximProtocolError } from '../exim/reply.js';
 import { parseListenSpec } from '../exim/listen.js';
 import type { ListenAddress } from '../exim/listen.js';
+import type { VerdictJournal } from '@mailward/reports';
+import { DEFAULT_JOURNAL_TIMEOUT_MS, verdictRecorder } from './verdict-recorder.js';
 import { eximMessageLabels, type EximMetrics } from './metrics-exim.js';
 
 export interface EximServerOptions {
@@ -42,6 +44,13 @@ export interface EximServerOptions {
    * our "try again later" rather than timing out itself.
    */
   readonly checkTimeoutMs?: number;
+  /**
+   * Where each checked message's verdict is appended (`--store`), before Exim gets the answer. A
+   * failed append is logged and counted; the message still gets its verdict.
+   */
+  readonly journal?: Pick<VerdictJournal, 'appendVerdicts'>;
+  /** Time the journal has to confirm one append (default 5 s); after it the verdict counts as not recorded. */
+  readonly journalTimeoutMs?: number;
   /** Counts messages, check times and request errors (the caller serves them; metrics-serve.ts). */
   readonly metrics?: EximMetrics;
 }
@@ -50,6 +59,8 @@ export interface EximServer {
   readonly address: ListenAddress;
   /** Stops accepting, lets the checks under way answer (up to `graceMs`), then closes the rest. */
   close(graceMs?: number): Promise<void>;
+  /** Verdicts the journal failed to store since start. */
+  unrecordedVerdicts(): number;
 }
 
 export const DEFAULT_EXIM_MAX_CONNECTIONS = 64;
@@ -61,17 +72,20 @@ export async function startEximServer(options: EximServerOptions): Promise<EximS
   const parsed = parseListenSpec(options.settings.listen);
   if (!parsed.ok) throw new RangeError(`listen ${parsed.reason}`);
   const limits = options.limits ?? DEFAULT_EXIM_REQUEST_LIMITS;
+  const clock = options.clock ?? Date;
   const checkOptions = {
     authservId: options.settings.authservId,
     resolver: options.resolver,
-    clock: options.clock ?? Date,
+    clock,
     inbound: inboundPolicyFromSettings(options.settings.inbound),
     ...(options.localPolicy === undefined ? {} : { localPolicy: options.localPolicy }),
   };
   const checkMs = options.checkTimeoutMs ?? DEFAULT_CHECK_MS;
   const idleMs = options.idleTimeoutMs ?? DEFAULT_IDLE_MS;
   const requestMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_MS;
+  const journalMs = options.journalTimeoutMs ?? DEFAULT_JOURNAL_TIMEOUT_MS;
   const sockets = new Set<Socket>();
+  let unrecorded = 0;
   const busy = new Set<Promise<void>>();
 
   const serve = (socket: Socket): void => {
@@ -102,7 +116,8 @@ export async function startEximServer(options: EximServerOptions): Promise<EximS
         socket.end(encodeEximProtocolError(result.reason), 'latin1');
         return;
       }
-      const job = answer(result.request).then((outcome) => {
+      const job = answer(result.request).then(async (outcome) => {
+        await record(result.request, outcome);
         options.log(outcome.log);
         if (!socket.destroyed) socket.end(outcome.reply, 'latin1');
       });
@@ -147,6 +162,36 @@ export async function startEximServer(options: EximServerOptions): Promise<EximS
     }
   };
 
+  const recordVerdict =
+    options.journal === undefined
+      ? undefined
+      : verdictRecorder({
+          journal: options.journal,
+          receiver: 'exim',
+          clock,
+          timeoutMs: journalMs,
+          failed: (envelope, reason) => {
+            unrecorded += 1;
+            options.metrics?.requestError('journal');
+            options.log(
+              `exim queue-id=${envelope.queueId ?? '-'} verdict not recorded (${unrecorded} since start): ${reason}`,
+            );
+          },
+        });
+
+  /** Appends the verdict of a checked message (committed before the reply goes out). */
+  const record = async (request: EximRequest, outcome: EximCheckOutcome): Promise<void> => {
+    if (recordVerdict === undefined || outcome.verdict === undefined || outcome.authentication === undefined) return;
+    if (request.ip === undefined) return;
+    await recordVerdict(outcome.authentication, outcome.verdict, {
+      ip: request.ip,
+      mailFrom: request.mailFrom,
+      recipients: request.recipients,
+      ...(request.helo === undefined ? {} : { helo: request.helo }),
+      ...(request.queueId === undefined ? {} : { queueId: request.queueId }),
+    });
+  };
+
   // Half-open allowed: a client that shuts down its write side after the request (rspamc, nc) still gets the reply.
   const server: Server = createServer({ allowHalfOpen: true }, serve);
   server.maxConnections = options.maxConnections ?? DEFAULT_EXIM_MAX_CONNECTIONS;
@@ -174,6 +219,7 @@ export async function startEximServer(options: EximServerOptions): Promise<EximS
 
   return {
     address: actual,
+    unrecordedVerdicts: () => unrecorded,
     async close(graceMs = 10_000) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       let timer: NodeJS.Timeout | undefined;

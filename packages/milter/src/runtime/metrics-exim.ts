@@ -8,7 +8,8 @@ import type { EximCheckOutcome } from '../exim/check.js';
 import { countingResolver, dnsLookupCounter, type DnsLookupCount } from './metrics-dns.js';
 
 /** What went wrong with a request (exim-server.ts). */
-export type EximRequestError = 'bad-request' | 'idle' | 'request-timeout' | 'refused' | 'check-timeout' | 'internal';
+export type EximRequestError =
+  'bad-request' | 'idle' | 'request-timeout' | 'refused' | 'check-timeout' | 'internal' | 'journal';
 
 /** The labels of one answered message. */
 export interface EximMessageLabels {
@@ -41,7 +42,7 @@ export class EximMetrics {
   });
   private readonly errors = new Counter({
     name: 'mailward_exim_request_errors_total',
-    help: 'Requests that went wrong, by kind (bad-request, idle, request-timeout, refused, check-timeout, internal)',
+    help: 'Requests that went wrong, by kind (bad-request, idle, request-timeout, refused, check-timeout, internal, journal: a verdict not recorded)',
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });

@@ -31,7 +31,7 @@ export class MilterMetrics {
   });
   private readonly errors = new Counter({
     name: 'mailward_milter_errors_total',
-    help: 'Problems: protocol errors (the session ended) and handler errors (the message got the on-error answer)',
+    help: 'Problems: protocol errors (the session ended), handler errors (the message got the on-error answer), journal (a verdict not recorded)',
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
@@ -74,6 +74,11 @@ export class MilterMetrics {
     this.sessions.inc({ reason });
     if (reason === 'protocol' && error !== undefined) this.errors.inc({ kind: 'protocol' });
     if (warnings > 0) this.errors.inc({ kind: 'session-warning' }, warnings);
+  }
+
+  /** A verdict the journal (`--store`) failed to record. */
+  verdictNotRecorded(): void {
+    this.errors.inc({ kind: 'journal' });
   }
 
   reload(ok: boolean): void {

@@ -27,6 +27,8 @@ import { MILTER_WANTS } from '../milter/wants.js';
 import { loadArcSealKey, loadSigning } from './keys.js';
 import { parseInternalHosts } from './internal-hosts.js';
 import { messageLogLine, oneLine, type LogSink } from './logger.js';
+import { verdictRecorder } from './verdict-recorder.js';
+import type { VerdictJournal } from '@mailward/reports';
 import { MilterMetrics } from './metrics.js';
 import type { MetricsEndpoint } from './metrics-endpoint.js';
 import { serveMetrics } from './metrics-serve.js';
@@ -40,6 +42,10 @@ export interface MilterServiceDeps {
   readonly timeouts?: Partial<milter.SessionTimeouts>;
   /** SMFIR_PROGRESS interval while a reply is being worked out (server.ts; default 10 s). */
   readonly progressMs?: number;
+  /** The verdict journal (`--store`): one row per inbound message, appended before the EOM reply. */
+  readonly journal?: Pick<VerdictJournal, 'appendVerdicts'>;
+  /** Time the journal has to confirm one append (default 5 s); after it the verdict counts as not recorded. */
+  readonly journalTimeoutMs?: number;
 }
 
 export interface MilterService {
@@ -235,6 +241,7 @@ async function buildPipeline(
     pipeline: {
       authservId: settings.authservId,
       isInternal: internal.isInternal,
+      outboundDaemons: new Set(settings.outboundDaemons ?? []),
       signingRules: signing.rules,
       inbound,
       ...(localPolicy === undefined ? {} : { localPolicy }),
@@ -247,6 +254,20 @@ async function buildPipeline(
         metrics.message(report);
         log(messageLogLine(report));
       },
+      ...(deps.journal === undefined
+        ? {}
+        : {
+            recordVerdict: verdictRecorder({
+              journal: deps.journal,
+              receiver: 'milter',
+              clock: deps.clock,
+              failed: (envelope, reason) => {
+                metrics.verdictNotRecorded();
+                log(`milter: ${envelope.queueId ?? '-'}: verdict not recorded: ${reason}`);
+              },
+              ...(deps.journalTimeoutMs === undefined ? {} : { timeoutMs: deps.journalTimeoutMs }),
+            }),
+          }),
     },
   };
 }
