@@ -8,6 +8,7 @@ import {
   domainProblem,
   fromPatternProblem,
   hostPortProblem,
+  storeProblem,
   listenProblem,
   networkProblem,
   resolverProblem,
@@ -33,6 +34,7 @@ const domain = checked(domainProblem);
 const network = checked(networkProblem);
 const listen = checked(listenProblem);
 const hostPort = checked(hostPortProblem);
+const store = checked(storeProblem);
 const path = z.string().min(1);
 const quarantine = z.enum(['hold', 'header']);
 const policyAction = z.enum(['reject', 'defer', 'prepend', 'dunno']);
@@ -72,7 +74,7 @@ const milter = z.strictObject({
     .optional(),
   inbound: inbound.optional(),
   arcSeal: signingKey.optional(),
-  store: path.optional(),
+  store: store.optional(),
   metrics: hostPort.optional(),
 });
 
@@ -108,7 +110,7 @@ const exim = z.strictObject({
   authservId: checked(authservIdProblem).optional(),
   dns: dnsSchema.optional(),
   inbound: inbound.optional(),
-  store: path.optional(),
+  store: store.optional(),
   metrics: hostPort.optional(),
 });
 
