@@ -55,7 +55,7 @@ const EXPECTED: MailwardConfig = {
       localPolicy: SHARED_LOCAL_POLICY,
     },
     arcSeal: { domain: 'example.com', selector: 'arc2026', keyFile: '/etc/mailward/keys/example.com.arc2026.pem' },
-    store: '/etc/mailward/data/verdicts.sqlite',
+    store: '/etc/mailward/verdicts.sqlite',
     metrics: '127.0.0.1:9894',
     metricsTokenSha256: EXAMPLE_TOKEN_SHA256,
   },

@@ -122,3 +122,49 @@ test('findConfigFile takes the first candidate that exists and names all it trie
     assert.deepEqual(await findConfigFile(['a/mailward.yaml', second], dir), { ok: true, path: 'a/mailward.yaml' });
   });
 });
+
+test('one run reports every problem: a rule naming a missing key, a missing key file, a store without its directory', async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, 'mailward.yaml');
+    await writeFile(
+      file,
+      [
+        'authservId: mx.example.com',
+        'milter:',
+        '  store: data/verdicts.sqlite',
+        '  signing:',
+        '    keys:',
+        '      - { domain: example.com, selector: s1, keyFile: keys/missing.pem }',
+        '    rules:',
+        '      - { from: example.com, keys: [example.com:zzz] }',
+        '',
+      ].join('\n'),
+    );
+    const lines = errorLines(await loadConfigFile(file));
+    assert.equal(lines.length, 3, lines.join('\n'));
+    assert.match(lines[0] ?? '', /:3:10: milter\.store: the store's directory .*data does not exist: create it/);
+    assert.match(lines[1] ?? '', /:6:55: milter\.signing\.keys\[0\]\.keyFile: cannot open .*missing\.pem/);
+    assert.match(lines[2] ?? '', /:8:37: milter\.signing\.rules\[0\]\.keys\[0\]: no key "example\.com:zzz"/);
+
+    // With the directory there, the store passes; the file itself is created on first use.
+    await mkdir(join(dir, 'data'));
+    assert.equal(errorLines(await loadConfigFile(file)).length, 2);
+    // --no-keys skips the files the configuration names, not its own checks.
+    assert.equal(errorLines(await loadConfigFile(file, { checkKeys: false })).length, 1);
+  });
+});
+
+test('a store of an unsupported scheme and a relative unix: socket are errors with their line', async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, 'mailward.yaml');
+    await writeFile(file, ['exim:', '  listen: unix:relative.sock', '  store: ftp://x', ''].join('\n'));
+    const lines = errorLines(await loadConfigFile(file, { hostname: 'mx.test' }));
+    assert.deepEqual(
+      lines.map((line) => line.replace(/^.*?mailward\.yaml:/, '')),
+      [
+        '2:11: exim.listen: "unix:relative.sock": a unix: socket path must be absolute (e.g. unix:/run/mailward/milter.sock)',
+        '3:10: exim.store: ftp is not a supported store (use a path, sqlite:PATH or postgres://USER@HOST/DB)',
+      ],
+    );
+  });
+});

@@ -25,8 +25,22 @@ export interface LocatedKeyFile {
 }
 
 export type ConfigParse =
-  | { readonly ok: true; readonly config: MailwardConfig; readonly keyFiles: readonly LocatedKeyFile[] }
-  | { readonly ok: false; readonly errors: readonly ConfigError[] };
+  | {
+      readonly ok: true;
+      readonly config: MailwardConfig;
+      readonly keyFiles: readonly LocatedKeyFile[];
+      readonly storeFiles: readonly LocatedKeyFile[];
+    }
+  | {
+      readonly ok: false;
+      readonly errors: readonly ConfigError[];
+      /**
+       * When only the checks across keys failed, the files named anyway, so the runtime can report
+       * their problems in the same run (every problem at once, not one pass per kind).
+       */
+      readonly keyFiles?: readonly LocatedKeyFile[];
+      readonly storeFiles?: readonly LocatedKeyFile[];
+    };
 
 /** YAML's own limit on alias expansion; a config file needs few, a "billion laughs" many. */
 const MAX_ALIAS_COUNT = 100;
@@ -88,12 +102,11 @@ export function parseConfig(text: string, sourceName: string, options: ParseConf
     return { ok: false, errors: sortByPlace(problems.map(place)) };
   }
   const resolved = resolveConfig(checked.data, options);
-  if (resolved.problems.length > 0) return { ok: false, errors: sortByPlace(resolved.problems.map(place)) };
-  return {
-    ok: true,
-    config: resolved.config,
-    keyFiles: resolved.keyFiles.map((ref) => locatedKeyFile(ref.path, ref.file, locate)),
-  };
+  const keyFiles = resolved.keyFiles.map((ref) => locatedKeyFile(ref.path, ref.file, locate));
+  const storeFiles = resolved.storeFiles.map((ref) => locatedKeyFile(ref.path, ref.file, locate));
+  if (resolved.problems.length > 0)
+    return { ok: false, errors: sortByPlace(resolved.problems.map(place)), keyFiles, storeFiles };
+  return { ok: true, config: resolved.config, keyFiles, storeFiles };
 }
 
 function locatedKeyFile(path: ConfigPath, file: string, locate: Locator): LocatedKeyFile {

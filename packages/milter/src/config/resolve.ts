@@ -67,16 +67,19 @@ export interface KeyFileReference {
 export interface Resolved {
   readonly config: MailwardConfig;
   readonly keyFiles: readonly KeyFileReference[];
+  /** SQLite store files the file names: the runtime checks that their directory can hold them. */
+  readonly storeFiles: readonly KeyFileReference[];
   readonly problems: readonly PlacedProblem[];
 }
 
 export function resolveConfig(raw: RawConfig, options: ResolveOptions): Resolved {
   const problems: PlacedProblem[] = [];
   const keyFiles: KeyFileReference[] = [];
+  const storeFiles: KeyFileReference[] = [];
   const report = (path: ConfigPath, message: string, at: 'value' | 'key' = 'value'): void => {
     problems.push({ path, at, message });
   };
-  const context: Context = { raw, options, report, keyFiles, sharedPolicyChecked: { done: false } };
+  const context: Context = { raw, options, report, keyFiles, storeFiles, sharedPolicyChecked: { done: false } };
   if (raw.milter === undefined && raw.policy === undefined && raw.exim === undefined) {
     report([], 'no service configured: add a milter, policy or exim section');
   }
@@ -85,7 +88,7 @@ export function resolveConfig(raw: RawConfig, options: ResolveOptions): Resolved
     ...(raw.policy === undefined ? {} : { policy: policySettings(raw.policy, context) }),
     ...(raw.exim === undefined ? {} : { exim: eximSettings(raw.exim, context) }),
   };
-  return { config, keyFiles, problems };
+  return { config, keyFiles, storeFiles, problems };
 }
 
 interface Context {
@@ -93,6 +96,7 @@ interface Context {
   readonly options: ResolveOptions;
   readonly report: (path: ConfigPath, message: string, at?: 'value' | 'key') => void;
   readonly keyFiles: KeyFileReference[];
+  readonly storeFiles: KeyFileReference[];
   readonly sharedPolicyChecked: { done: boolean };
 }
 
@@ -112,7 +116,7 @@ function milterSettings(section: RawMilter, context: Context): MilterSettings {
     signing: { keys, rules },
     inbound: inbound('milter', section.inbound, context),
     ...(section.arcSeal === undefined ? {} : { arcSeal: signingKey(section.arcSeal, ['milter', 'arcSeal'], context) }),
-    ...(section.store === undefined ? {} : { store: store(section.store, context) }),
+    ...(section.store === undefined ? {} : { store: store(section.store, ['milter', 'store'], context) }),
     ...metricsSettings('milter', section, context),
   };
 }
@@ -141,7 +145,7 @@ function eximSettings(section: RawExim, context: Context): EximSettings {
     authservId: authservId('exim', section.authservId, context),
     dns: dns(section.dns, context.raw.dns),
     inbound: inbound('exim', section.inbound, context),
-    ...(section.store === undefined ? {} : { store: store(section.store, context) }),
+    ...(section.store === undefined ? {} : { store: store(section.store, ['exim', 'store'], context) }),
     ...metricsSettings('exim', section, context),
   };
 }
@@ -274,9 +278,17 @@ function checkUnreachableRules(rules: readonly SigningRuleSettings[], context: C
   });
 }
 
-/** A store is a path (SQLite), relative to the file, or a URL (postgres://...), kept as written. */
-function store(text: string, context: Context): string {
-  return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text) ? text : relativeTo(text, context);
+/**
+ * A store (its syntax checked by the schema, values.ts storeProblem): `postgres://...` kept as
+ * written; SQLite (`sqlite:PATH` or a plain path) made relative to the file, and listed for the
+ * runtime to check that its directory exists.
+ */
+function store(text: string, path: ConfigPath, context: Context): string {
+  if (/^postgres(ql)?:\/\//i.test(text)) return text;
+  const file = text.toLowerCase().startsWith('sqlite:') ? text.slice('sqlite:'.length) : text;
+  const absolute = relativeTo(file, context);
+  context.storeFiles.push({ path, file: absolute });
+  return absolute;
 }
 
 function relativeTo(file: string, context: Context): string {

@@ -8,6 +8,7 @@ import {
   domainProblem,
   fromPatternProblem,
   hostPortProblem,
+  storeProblem,
   listenProblem,
   networkProblem,
   resolverProblem,
@@ -34,6 +35,7 @@ const domain = checked(domainProblem);
 const network = checked(networkProblem);
 const listen = checked(listenProblem);
 const hostPort = checked(hostPortProblem);
+const store = checked(storeProblem);
 const path = z.string().min(1);
 const tokenSha256 = checked(sha256HexProblem);
 const quarantine = z.enum(['hold', 'header']);
@@ -74,7 +76,7 @@ const milter = z.strictObject({
     .optional(),
   inbound: inbound.optional(),
   arcSeal: signingKey.optional(),
-  store: path.optional(),
+  store: store.optional(),
   metrics: hostPort.optional(),
   metricsTokenSha256: tokenSha256.optional(),
 });
@@ -112,7 +114,7 @@ const exim = z.strictObject({
   authservId: checked(authservIdProblem).optional(),
   dns: dnsSchema.optional(),
   inbound: inbound.optional(),
-  store: path.optional(),
+  store: store.optional(),
   metrics: hostPort.optional(),
   metricsTokenSha256: tokenSha256.optional(),
 });

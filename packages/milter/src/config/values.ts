@@ -33,10 +33,27 @@ export function networkProblem(text: string): string | undefined {
 /** `inet:HOST:PORT`, `inet6:...` or `unix:PATH`, as the milter and policy servers take them. */
 export function listenProblem(text: string): string | undefined {
   const parsed = parseListenAddress(text);
+  // A relative socket path would depend on the directory the service is started from.
+  if (parsed.ok && parsed.address.kind === 'unix' && !parsed.address.path.startsWith('/'))
+    return `"${text}": a unix: socket path must be absolute (e.g. unix:/run/mailward/milter.sock)`;
   if (parsed.ok) return undefined;
   // parseListenAddress names the text and the accepted forms; drop its "milter address" lead-in,
   // as the same notation serves the policy service and Exim's check.
   return parsed.error.replace(/^milter address /, '');
+}
+
+/**
+ * A store as `--store` takes it (packages/cli/src/store-setup.ts): `postgres://...`,
+ * `sqlite:PATH` or a plain path ("C:\\..." is a path, not a scheme). Refused here, with its line,
+ * rather than when the service starts.
+ */
+export function storeProblem(text: string): string | undefined {
+  if (/^postgres(ql)?:\/\//i.test(text)) return undefined;
+  const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(text)?.[1];
+  if (scheme !== undefined && scheme.toLowerCase() !== 'sqlite')
+    return `${scheme} is not a supported store (use a path, sqlite:PATH or postgres://USER@HOST/DB)`;
+  if (text === '' || text.toLowerCase() === 'sqlite:') return 'give the SQLite file: sqlite:PATH or a path';
+  return undefined;
 }
 
 /** `HOST:PORT` or `[V6]:PORT` (the metrics endpoint). */

@@ -2,9 +2,11 @@
  * Reads `mailward.yaml` from disk for the services and `mailward config check`: finds it, reads
  * it (bounded), parses it (config/parse.ts) and, unless asked not to, checks that every key file
  * it names exists and holds a private key DKIM can use, as a mail admin expects a check to catch
- * a key that is missing before the milter starts without it.
+ * a key that is missing before the milter starts without it, and that the directory of each
+ * SQLite store exists and is writable (the store file itself is created on first use).
  */
-import { open } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, open, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { hostname as systemHostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -47,11 +49,18 @@ export async function loadConfigFile(path: string, options: LoadConfigOptions = 
     baseDir: dirname(file),
     hostname: options.hostname ?? systemHostname(),
   });
-  if (!parsed.ok) return { ok: false, file, errors: parsed.errors };
-  if (options.checkKeys !== false) {
-    const errors = await checkKeyFiles(parsed.keyFiles, path);
-    if (errors.length > 0) return { ok: false, file, errors };
-  }
+  // The files the configuration names are checked even when the checks across keys failed, so
+  // one run reports every problem (the schema's own errors come first: without a valid shape the
+  // file names nothing reliably).
+  const named =
+    options.checkKeys === false
+      ? []
+      : [
+          ...(await checkKeyFiles(parsed.keyFiles ?? [], path)),
+          ...(await checkStoreDirectories(parsed.storeFiles ?? [], path)),
+        ];
+  if (!parsed.ok) return { ok: false, file, errors: byPlace([...parsed.errors, ...named]) };
+  if (named.length > 0) return { ok: false, file, errors: byPlace(named) };
   return { ok: true, file, config: parsed.config, keyFiles: parsed.keyFiles };
 }
 
@@ -122,6 +131,41 @@ async function readAtMost(handle: FileHandle, limit: number): Promise<Buffer> {
     filled += bytesRead;
   }
   return buffer.subarray(0, filled);
+}
+
+function byPlace(errors: ConfigError[]): ConfigError[] {
+  return errors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+}
+
+/** A SQLite store is created on first use, but not its directory: that must exist and be writable. */
+async function checkStoreDirectories(stores: readonly LocatedKeyFile[], source: string): Promise<ConfigError[]> {
+  const errors: ConfigError[] = [];
+  for (const ref of stores) {
+    const directory = dirname(ref.file);
+    const problem = await directoryProblem(directory);
+    if (problem !== undefined)
+      errors.push({
+        source,
+        path: ref.path,
+        line: ref.line,
+        column: ref.column,
+        message: `the store's directory ${directory} ${problem}`,
+      });
+  }
+  return errors;
+}
+
+async function directoryProblem(directory: string): Promise<string | undefined> {
+  try {
+    if (!(await stat(directory)).isDirectory()) return 'is not a directory';
+    await access(directory, constants.W_OK);
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return 'does not exist: create it (the store file is created on first use)';
+    if (code === 'EACCES') return 'is not writable for this user: the service must be able to create the store there';
+    return `cannot be used: ${describeSystemError(error) ?? (error as Error).message}`;
+  }
 }
 
 async function checkKeyFiles(keyFiles: readonly LocatedKeyFile[], source: string): Promise<ConfigError[]> {
