@@ -82,6 +82,7 @@ interface EximCliOptions extends EximFlags {
   readonly dns: string[];
   readonly localPolicy?: string;
   readonly config?: string;
+  readonly dnsFixture?: string;
 }
 
 /** The exim section of a mailward.yaml, read by the same loader as `mailward config check`. */
@@ -116,6 +117,7 @@ export function registerEximCommand(
         .default([], 'the system resolv.conf'),
     )
     .addOption(new Option('--dns-timeout <ms>', 'timeout of one DNS attempt').argParser(positiveInt))
+    .option('--dns-fixture <file>', 'answer DNS from a zone fixture file instead (tests, demonstrations)')
     .option('--enforce', 'act on DMARC failures (reject, quarantine); without it only label (dry run)')
     .addOption(
       new Option('--quarantine <style>', 'p=quarantine failures: hold (Exim freezes the message) or header').choices([
@@ -167,7 +169,7 @@ and in acl_smtp_data a "warn spam = nobody:true/defer_ok" statement with $spam_a
       }
       const metrics = new EximMetrics();
       const setup = await setupResolver({
-        dns: settings.dns.servers,
+        ...(options.dnsFixture === undefined ? { dns: settings.dns.servers } : { dnsFixture: options.dnsFixture }),
         dnsTimeoutMs: settings.dns.timeoutMs,
         wrapLookups: (resolver) => metrics.countingResolver(resolver),
       });
@@ -183,7 +185,7 @@ and in acl_smtp_data a "warn spam = nobody:true/defer_ok" statement with $spam_a
         await journal?.store.close();
         return done(runError('exim', served.reason));
       }
-      const log = env.progress ?? (() => {});
+      const log = env.log ?? env.progress ?? (() => {});
       let server;
       try {
         server = await startEximServer({

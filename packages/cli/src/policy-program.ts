@@ -36,6 +36,8 @@ type Done = (result: CommandResult) => void;
 export interface PolicyProgramEnvironment {
   readonly hostname: string;
   readonly progress?: (line: string) => void;
+  /** Writes one log line at once (stderr, as the milter logs); without it, `progress`. */
+  readonly log?: (line: string) => void;
   readonly stopSignal?: AbortSignal;
 }
 
@@ -192,7 +194,7 @@ async function runPolicy(
   dnsFixture: string | undefined,
   env: PolicyProgramEnvironment,
 ): Promise<CommandResult> {
-  const say = env.progress ?? (() => undefined);
+  const say = env.log ?? env.progress ?? (() => undefined);
   const metrics = new PolicyMetrics();
   const setup = await setupResolver({
     ...(dnsFixture === undefined ? { dns: settings.dns.servers } : { dnsFixture }),

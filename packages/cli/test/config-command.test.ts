@@ -124,7 +124,15 @@ test('--json prints the resolved settings, or the errors with their places', asy
     assert.deepEqual(JSON.parse(bad.stdout), {
       ok: false,
       file,
-      errors: [{ source: file, path: 'exim.store', line: 2, column: 10, message: 'give the SQLite file: sqlite:PATH or a path' }],
+      errors: [
+        {
+          source: file,
+          path: 'exim.store',
+          line: 2,
+          column: 10,
+          message: 'give the SQLite file: sqlite:PATH or a path',
+        },
+      ],
     });
   });
 });

@@ -33,6 +33,7 @@ export async function startPolicyProcess(args: readonly string[]): Promise<Polic
       }
     };
     child.stdout.on('data', look);
+    child.stderr.on('data', look);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`mailward policy exited with ${code}:\n${text}`));
