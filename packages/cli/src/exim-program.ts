@@ -85,6 +85,33 @@ interface EximCliOptions extends EximFlags {
   readonly dnsFixture?: string;
 }
 
+/** Settings and local policy from --config, --local-policy and the flags: at start and on SIGHUP. */
+async function loadEximSettings(
+  options: EximCliOptions,
+  hostname: string,
+): Promise<{ settings: EximSettings; localPolicy?: LocalPolicy } | CommandResult> {
+  const base = await eximBase(options, hostname);
+  if ('exitCode' in base) return base;
+  const settings = eximSettingsFromFlags(options, base);
+  const listen = parseListenSpec(settings.listen);
+  if (!listen.ok) return usageError('exim', `--listen ${listen.reason}`);
+  const noToken = missingMetricsToken(settings);
+  if (noToken !== undefined) return usageError('exim', noToken);
+  let localPolicy: LocalPolicy | undefined;
+  if (settings.inbound.localPolicy !== undefined) {
+    // Already validated by the configuration loader, with its line; parsed again into rules here.
+    const parsed = parseLocalPolicy(settings.inbound.localPolicy);
+    if (!parsed.ok) return usageError('exim', `--config ${options.config ?? ''}: localPolicy: ${parsed.reason}`);
+    localPolicy = parsed.policy;
+  }
+  if (options.localPolicy !== undefined) {
+    const read = await readLocalPolicyFile(options.localPolicy);
+    if (!read.ok) return usageError('exim', `--local-policy ${read.reason}`);
+    localPolicy = read.policy;
+  }
+  return localPolicy === undefined ? { settings } : { settings, localPolicy };
+}
+
 /** The exim section of a mailward.yaml, read by the same loader as `mailward config check`. */
 async function eximBase(options: EximCliOptions, hostname: string): Promise<EximSettings | CommandResult> {
   if (options.config === undefined) return defaultEximSettings(hostname);
@@ -147,26 +174,9 @@ Exim configuration (docs/exim.md):
 and in acl_smtp_data a "warn spam = nobody:true/defer_ok" statement with $spam_action tests.`,
     )
     .action(async (options: EximCliOptions) => {
-      const base = await eximBase(options, env.hostname);
-      if ('exitCode' in base) return done(base);
-      const settings = eximSettingsFromFlags(options, base);
-      const listen = parseListenSpec(settings.listen);
-      if (!listen.ok) return done(usageError('exim', `--listen ${listen.reason}`));
-      const noToken = missingMetricsToken(settings);
-      if (noToken !== undefined) return done(usageError('exim', noToken));
-      let localPolicy: LocalPolicy | undefined;
-      if (settings.inbound.localPolicy !== undefined) {
-        // Already validated by the configuration loader, with its line; parsed again into rules here.
-        const parsed = parseLocalPolicy(settings.inbound.localPolicy);
-        if (!parsed.ok)
-          return done(usageError('exim', `--config ${options.config ?? ''}: localPolicy: ${parsed.reason}`));
-        localPolicy = parsed.policy;
-      }
-      if (options.localPolicy !== undefined) {
-        const read = await readLocalPolicyFile(options.localPolicy);
-        if (!read.ok) return done(usageError('exim', `--local-policy ${read.reason}`));
-        localPolicy = read.policy;
-      }
+      const loaded = await loadEximSettings(options, env.hostname);
+      if ('exitCode' in loaded) return done(loaded);
+      const { settings, localPolicy } = loaded;
       const metrics = new EximMetrics();
       const setup = await setupResolver({
         ...(options.dnsFixture === undefined ? { dns: settings.dns.servers } : { dnsFixture: options.dnsFixture }),
@@ -206,10 +216,30 @@ and in acl_smtp_data a "warn spam = nobody:true/defer_ok" statement with $spam_a
       log(
         `mailward exim listening on ${where}${served.endpoint === undefined ? '' : `, metrics on http://${served.endpoint.address}/metrics`} (authserv-id ${settings.authservId}, ${settings.inbound.enforce ? 'enforcing' : 'dry run'}, DNS ${setup.describe}${journal === undefined ? '' : `, verdicts to ${journal.description}`})`,
       );
+      // SIGHUP: the file (when --config), the local policy and the flags again, as at start.
+      let reloading = Promise.resolve();
+      const running = server;
+      env.onReload?.(() => {
+        reloading = reloading.then(async () => {
+          log('mailward exim: SIGHUP: reading the settings again');
+          const next = await loadEximSettings(options, env.hostname);
+          if ('exitCode' in next) {
+            const why = next.stderr
+              .trim()
+              .replaceAll('\nmailward exim: ', '; ')
+              .replace(/^mailward exim: /, '');
+            log(`mailward exim: reload failed, keeping the previous settings: ${why}`);
+            return;
+          }
+          running.reload(next.settings, next.localPolicy);
+          log('mailward exim: settings reloaded (listen, DNS, store and metrics change only with a restart)');
+        });
+      });
       await new Promise<void>((resolve) => {
         if (env.stopSignal === undefined || env.stopSignal.aborted) return resolve();
         env.stopSignal.addEventListener('abort', () => resolve(), { once: true });
       });
+      await reloading;
       await server.close();
       await served.endpoint?.close();
       // After the server: the checks still answering during the grace time append their verdicts.

@@ -39,6 +39,8 @@ export interface PolicyProgramEnvironment {
   /** Writes one log line at once (stderr, as the milter logs); without it, `progress`. */
   readonly log?: (line: string) => void;
   readonly stopSignal?: AbortSignal;
+  /** Calls the listener on SIGHUP: the service reads its configuration again. */
+  readonly onReload?: (listener: () => void) => void;
 }
 
 /** The flags as commander gives them: only those given are set. */
@@ -173,7 +175,16 @@ export function registerPolicyCommand(program: Command, env: PolicyProgramEnviro
       if (!built.ok) return done(usageError('policy', built.reason));
       const noToken = missingMetricsToken(built.settings);
       if (noToken !== undefined) return done(usageError('policy', noToken));
-      done(await runPolicy(built.settings, flags.dnsFixture, env));
+      // SIGHUP: the file (when --config) and the flags again, as at start.
+      const reread = async (): Promise<{ ok: true; settings: PolicySettings } | { ok: false; error: string }> => {
+        const again =
+          flags.config === undefined ? defaultPolicySettings(env.hostname) : await fromFile(flags.config, env);
+        if ('exitCode' in again)
+          return { ok: false, error: again.stderr.trim().replaceAll('\nmailward policy: ', '; ') };
+        const next = policySettingsFromFlags(flags, again);
+        return next.ok ? { ok: true, settings: next.settings } : { ok: false, error: next.reason };
+      };
+      done(await runPolicy(built.settings, flags.dnsFixture, env, reread));
     });
 }
 
@@ -193,6 +204,7 @@ async function runPolicy(
   settings: PolicySettings,
   dnsFixture: string | undefined,
   env: PolicyProgramEnvironment,
+  reread: () => Promise<{ ok: true; settings: PolicySettings } | { ok: false; error: string }>,
 ): Promise<CommandResult> {
   const say = env.log ?? env.progress ?? (() => undefined);
   const metrics = new PolicyMetrics();
@@ -214,10 +226,21 @@ async function runPolicy(
   say(
     `mailward policy: listening on ${service.address}${metricsAt} (DNS ${setup.describe}, receiver ${settings.receiver})`,
   );
+  let reloading = Promise.resolve();
+  env.onReload?.(() => {
+    reloading = reloading.then(async () => {
+      say('mailward policy: SIGHUP: reading the settings again');
+      const next = await reread();
+      const applied = next.ok ? service.reload(next.settings) : next;
+      if (!applied.ok) say(`mailward policy: reload failed, keeping the previous settings: ${applied.error}`);
+      else say('mailward policy: settings reloaded (listen, DNS and metrics change only with a restart)');
+    });
+  });
   await new Promise<void>((resolve) => {
     if (env.stopSignal === undefined || env.stopSignal.aborted) return resolve();
     env.stopSignal.addEventListener('abort', () => resolve(), { once: true });
   });
+  await reloading;
   await service.close();
   say('mailward policy: stopped');
   return { exitCode: 0, stdout: '', stderr: '' };

@@ -142,3 +142,64 @@ test('--config: the policy section of mailward.yaml is the base, flags override 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('SIGHUP reads --config again: new requests get the new actions; a broken file keeps the old ones', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mailward-policy-reload-'));
+  try {
+    const zone = join(dir, 'zone.yaml');
+    await writeFile(zone, 'example.com:\n  - TXT: "v=spf1 ip4:192.0.2.0/24 -all"\n');
+    const file = join(dir, 'mailward.yaml');
+    const withFail = (action: string) =>
+      `policy:\n  listen: inet:127.0.0.1:0\n  receiver: mx.test\n  actions:\n    fail: ${action}\n`;
+    await writeFile(file, withFail('reject'));
+    const lines: string[] = [];
+    const stop = new AbortController();
+    let reload: () => void = () => {};
+    let listening: (line: string) => void = () => {};
+    const started = new Promise<string>((resolve) => (listening = resolve));
+    const running = runProgram(['policy', '--config', file, '--dns-fixture', zone], {
+      ...env,
+      stopSignal: stop.signal,
+      onReload: (listener) => (reload = listener),
+      log: (line) => {
+        lines.push(line);
+        if (line.includes('listening on')) listening(line);
+      },
+    });
+    const port = Number(/127\.0\.0\.1:(\d+)/.exec(await started)![1]);
+    const ask = async (instance: string) => {
+      const { connect } = await import('node:net');
+      const request = `request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=203.0.113.5\nhelo_name=h.example\nsender=a@example.com\nrecipient=b@example.org\ninstance=${instance}\n\n`;
+      return new Promise<string>((resolve, reject) => {
+        let text = '';
+        const socket = connect(port, '127.0.0.1', () => socket.end(request));
+        socket.on('data', (chunk) => (text += chunk.toString()));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+    };
+    const settled = async (pattern: RegExp) => {
+      for (let i = 0; i < 100 && !lines.some((l) => pattern.test(l)); i++) await new Promise((r) => setTimeout(r, 20));
+    };
+    assert.match(await ask('1'), /^action=550 5\.7\.23 /);
+
+    await writeFile(file, withFail('dunno'));
+    reload();
+    await settled(/settings reloaded/);
+    assert.match(await ask('2'), /^action=DUNNO\n/);
+
+    await writeFile(file, withFail('maybe'));
+    reload();
+    await settled(/reload failed/);
+    assert.ok(
+      lines.some((l) => /reload failed, keeping the previous settings: .*policy\.actions\.fail/.test(l)),
+      lines.join('\n'),
+    );
+    assert.match(await ask('3'), /^action=DUNNO\n/);
+
+    stop.abort();
+    assert.equal((await running).exitCode, 0);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -276,3 +276,19 @@ test('over a socket: DNS that never answers ends in the time budget with a soft 
   );
   assert.ok(Date.now() - started < 2000);
 });
+
+test('reload: the checks that follow use the new settings (SIGHUP), the address stays', async () => {
+  const reloading = await startEximServer({ settings, resolver, clock, log: () => {} });
+  try {
+    const port = portOf(reloading);
+    const spoof = wire(plain('alice@example.org'), 'IP: 203.0.113.9\r\nHelo: client.example\r\n');
+    assert.match(await exchange(port, spoof), /\r\nAction: reject\r\n550 5\.7\.1 /);
+    reloading.reload({ ...settings, authservId: 'mx2.test', inbound: { ...DEFAULT_INBOUND, enforce: false } });
+    const dry = await exchange(port, spoof);
+    assert.match(dry, /\r\nAction: no action\r\n/);
+    assert.match(dry, /Authentication-Results: mx2\.test;/);
+    assert.equal(portOf(reloading), port);
+  } finally {
+    await reloading.close(100);
+  }
+});

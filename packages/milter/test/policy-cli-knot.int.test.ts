@@ -124,3 +124,20 @@ test('five recipients of one instance: one evaluation, one Received-SPF, DNS ask
     4,
   );
 });
+
+test('SIGHUP does not end the process: it reloads and goes on answering', async () => {
+  policy.child.kill('SIGHUP');
+  for (let i = 0; i < 100 && !/settings reloaded/.test(policy.output()); i++)
+    await new Promise((r) => setTimeout(r, 20));
+  assert.match(policy.output(), /mailward policy: settings reloaded/);
+  assert.equal(policy.child.exitCode, null, 'still running');
+  const client = await PolicyClient.open(policy.port);
+  try {
+    assert.match(
+      await client.ask(rcpt({ sender: 'alice@pass.test', instance: 'after-hup' })),
+      /^PREPEND Received-SPF: pass /,
+    );
+  } finally {
+    client.close();
+  }
+});

@@ -61,6 +61,12 @@ export interface EximServer {
   close(graceMs?: number): Promise<void>;
   /** Verdicts the journal failed to store since start. */
   unrecordedVerdicts(): number;
+  /**
+   * New settings for the checks that follow (SIGHUP): authserv-id, the inbound decision and the
+   * local policy. `listen`, `dns`, `store` and `metrics` need a restart; checks under way finish
+   * with the settings they started with.
+   */
+  reload(settings: EximSettings, localPolicy?: LocalPolicy): void;
 }
 
 export const DEFAULT_EXIM_MAX_CONNECTIONS = 64;
@@ -73,13 +79,15 @@ export async function startEximServer(options: EximServerOptions): Promise<EximS
   if (!parsed.ok) throw new RangeError(`listen ${parsed.reason}`);
   const limits = options.limits ?? DEFAULT_EXIM_REQUEST_LIMITS;
   const clock = options.clock ?? Date;
-  const checkOptions = {
-    authservId: options.settings.authservId,
+  const checkOptionsFor = (settings: EximSettings, localPolicy: LocalPolicy | undefined) => ({
+    authservId: settings.authservId,
     resolver: options.resolver,
     clock,
-    inbound: inboundPolicyFromSettings(options.settings.inbound),
-    ...(options.localPolicy === undefined ? {} : { localPolicy: options.localPolicy }),
-  };
+    inbound: inboundPolicyFromSettings(settings.inbound),
+    ...(localPolicy === undefined ? {} : { localPolicy }),
+  });
+  let settings = options.settings;
+  let checkOptions = checkOptionsFor(settings, options.localPolicy);
   const checkMs = options.checkTimeoutMs ?? DEFAULT_CHECK_MS;
   const idleMs = options.idleTimeoutMs ?? DEFAULT_IDLE_MS;
   const requestMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_MS;
@@ -130,6 +138,8 @@ export async function startEximServer(options: EximServerOptions): Promise<EximS
 
   const answer = async (request: EximRequest): Promise<EximCheckOutcome> => {
     const started = performance.now();
+    // The settings this check started with, whatever a reload does meanwhile.
+    const current = { settings, checkOptions };
     const counted = (outcome: EximCheckOutcome, labels = eximMessageLabels(outcome)): EximCheckOutcome => {
       options.metrics?.message(labels, (performance.now() - started) / 1000);
       return outcome;
@@ -139,14 +149,14 @@ export async function startEximServer(options: EximServerOptions): Promise<EximS
     const late = new Promise<EximCheckOutcome>((resolve) => {
       timer = setTimeout(() => {
         timedOut = true;
-        resolve(eximTimeoutOutcome(request, checkOptions, checkMs / 1000));
+        resolve(eximTimeoutOutcome(request, current.checkOptions, checkMs / 1000));
       }, checkMs);
     });
     try {
-      const outcome = await Promise.race([checkEximRequest(request, checkOptions), late]);
+      const outcome = await Promise.race([checkEximRequest(request, current.checkOptions), late]);
       if (!timedOut) return counted(outcome);
       options.metrics?.requestError('check-timeout');
-      const action = options.settings.inbound.onDnsFailure === 'accept' ? 'none' : 'tempfail';
+      const action = current.settings.inbound.onDnsFailure === 'accept' ? 'none' : 'tempfail';
       return counted(outcome, { verdict: 'timeout', action });
     } catch (error) {
       // A bug, not the sender's fault: Exim defers the message (or accepts it with /defer_ok).
@@ -220,6 +230,10 @@ export async function startEximServer(options: EximServerOptions): Promise<EximS
   return {
     address: actual,
     unrecordedVerdicts: () => unrecorded,
+    reload(next, localPolicy) {
+      settings = next;
+      checkOptions = checkOptionsFor(next, localPolicy);
+    },
     async close(graceMs = 10_000) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       let timer: NodeJS.Timeout | undefined;

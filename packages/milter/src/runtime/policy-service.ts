@@ -29,7 +29,13 @@ export interface PolicyServiceOptions {
 }
 
 export interface PolicyService extends PolicyServer {
+  /** The evaluator answering now (a reload replaces it). */
   readonly evaluator: PolicyEvaluator;
+  /**
+   * New settings for the requests that follow (SIGHUP): actions, HELO, skips, cache, receiver.
+   * `listen`, `dns` and `metrics` need a restart. Invalid settings keep the running ones.
+   */
+  reload(settings: PolicySettings): { ok: true } | { ok: false; error: string };
   readonly metrics: PolicyMetrics;
   /** Where /metrics is served, when asked. */
   readonly metricsAddress?: string;
@@ -44,7 +50,7 @@ export async function startPolicyService(options: PolicyServiceOptions): Promise
   if (!listen.ok) return { ok: false, error: listen.error.replace(/^milter address/, 'policy address') };
   const metrics = options.metrics ?? new PolicyMetrics();
   const resolver = options.metrics === undefined ? metrics.countingResolver(options.resolver) : options.resolver;
-  const evaluator = new PolicyEvaluator(compiled.compiled, { resolver, clock: options.clock ?? Date });
+  let evaluator = new PolicyEvaluator(compiled.compiled, { resolver, clock: options.clock ?? Date });
   const served = await serveMetrics(metrics.registry, options.settings);
   if (!served.ok) return { ok: false, error: served.reason };
   const endpoint: MetricsEndpoint | undefined = served.endpoint;
@@ -75,7 +81,17 @@ export async function startPolicyService(options: PolicyServiceOptions): Promise
   return {
     ok: true,
     service: {
-      evaluator,
+      get evaluator() {
+        return evaluator;
+      },
+      reload(settings) {
+        const next = compilePolicySettings(settings);
+        if (!next.ok) return { ok: false, error: next.error };
+        // A new evaluator, with an empty cache: answers cached under the old actions must not
+        // outlive them. Requests already being evaluated finish with the old one.
+        evaluator = new PolicyEvaluator(next.compiled, { resolver, clock: options.clock ?? Date });
+        return { ok: true };
+      },
       metrics,
       ...(endpoint === undefined ? {} : { metricsAddress: endpoint.address }),
       address: server.address,
