@@ -117,12 +117,16 @@ test('a scan killed in the middle and resumed: every domain exactly once; timeou
   const second = scan();
   assert.equal(await second.done, 0, second.output());
   assert.match(second.output(), /2 lines skipped:\n {2}line 11: not a domain name/);
-  assert.match(
+  // Every failed domain is retried. The dropped third stays failed; on a loaded machine a domain
+  // that merely timed out in the first run (300 ms per attempt) may pass on its retry.
+  const retried = /\nRetried (\d+) domains that could not be checked before: (\d+) checked now, (\d+) still/.exec(
     second.output(),
-    new RegExp(
-      `\nRetried ${failedAtKill} domains that could not be checked before: 0 checked now, ${failedAtKill} still`,
-    ),
   );
+  assert.ok(retried, second.output());
+  const [retriedCount, checkedNow, stillFailed] = retried.slice(1).map(Number) as [number, number, number];
+  assert.equal(retriedCount, failedAtKill);
+  assert.equal(checkedNow + stillFailed, failedAtKill);
+  assert.ok(stillFailed > 0 && checkedNow < failedAtKill / 2, second.output());
 
   const db = new Database(join(dir, 'results.db'), { readonly: true });
   const domains = (db.prepare('SELECT domain FROM scan_results').all() as { domain: string }[]).map((r) => r.domain);
@@ -132,7 +136,11 @@ test('a scan killed in the middle and resumed: every domain exactly once; timeou
   db.close();
   assert.equal(domains.length, DOMAINS);
   assert.equal(new Set(domains).size, DOMAINS);
-  assert.equal(slowFailures.n, Math.ceil(DOMAINS / 3));
+  // The dropped third, plus (on a loaded machine) the few that timed out twice.
+  assert.ok(
+    slowFailures.n >= Math.ceil(DOMAINS / 3) && slowFailures.n <= Math.ceil(DOMAINS / 3) + DOMAINS / 100,
+    String(slowFailures.n),
+  );
 
   const lines = readFileSync(join(dir, 'results.ndjson'), 'utf8').trimEnd().split('\n');
   const written = lines.map((l) => (JSON.parse(l) as { domain: string }).domain);
